@@ -1,0 +1,207 @@
+//! The command line, as clap derive definitions. Help text lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+
+/// Network diagnostics and packet inspection in one binary.
+///
+/// Every command prints a human view by default and JSON with --json.
+/// Exit status: 0 success or yes, 1 a clean "no" (outside, different
+/// subnet, nothing matched), 2 usage error, 3 missing privilege, 4 I/O,
+/// network or protocol failure.
+#[derive(Debug, Parser)]
+#[command(
+    name = "netray",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print JSON (one document; NDJSON, one object per line, for streams).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colour in the human view. `auto` colours a terminal
+    /// unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print only the bare result (for scripts that do not want JSON).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail; repeat for even more. (In `subnet filter`, -v inverts
+    /// the match, as in grep.)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always, even into a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Subnet arithmetic: calculator, same-subnet check, split, summarize,
+    /// exclude, ranges, and a grepcidr-style filter.
+    #[command(subcommand)]
+    Subnet(SubnetCmd),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Example: netray completions bash > /etc/bash_completion.d/netray
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+
+    /// Print the man page (roff) to stdout.
+    ///
+    /// Example: netray manpage > netray.1 && man ./netray.1
+    Manpage,
+}
+
+/// `netray subnet ...`
+#[derive(Debug, Subcommand)]
+pub enum SubnetCmd {
+    /// Network, broadcast, mask, wildcard, host range and counts, class,
+    /// scope and a binary view of an address and its network.
+    ///
+    /// Accepts 172.16.10.1/24, 172.16.10.1/255.255.255.0,
+    /// "172.16.10.1 255.255.255.0" (one or two arguments), 2001:db8::1/64,
+    /// or a bare address (a host route). /31 and /32 (and /127, /128) count
+    /// every address as usable (RFC 3021).
+    Calc {
+        /// ADDR/PREFIX, ADDR/MASK, or ADDR MASK.
+        #[arg(required = true, num_args = 1..=2, value_name = "ADDR[/PREFIX|/MASK] [MASK]")]
+        input: Vec<String>,
+    },
+
+    /// Are two addresses on the same subnet? Shows each address AND the
+    /// mask in binary. Exit 0 same, 1 different.
+    Same {
+        /// The first address (may carry /PREFIX instead of --prefix).
+        a: String,
+        /// The second address.
+        b: String,
+        /// Prefix length of the subnet.
+        #[arg(short, long, conflicts_with = "mask")]
+        prefix: Option<String>,
+        /// Netmask of the subnet (dotted, or IPv6 form).
+        #[arg(short, long)]
+        mask: Option<String>,
+    },
+
+    /// Split a network into subnets of a longer prefix, or into N parts
+    /// (rounded up to a power of two).
+    Split {
+        /// The network to split.
+        cidr: String,
+        /// The new prefix length.
+        #[arg(
+            short,
+            long,
+            required_unless_present = "count",
+            conflicts_with = "count"
+        )]
+        prefix: Option<u16>,
+        /// How many subnets (rounded up to a power of two).
+        #[arg(short = 'n', long)]
+        count: Option<u128>,
+        /// Print more than --limit subnets.
+        #[arg(long)]
+        force: bool,
+        /// How many subnets are printed without --force.
+        #[arg(long, default_value_t = 65_536)]
+        limit: u128,
+    },
+
+    /// Aggregate CIDRs, addresses and A-B ranges into the fewest CIDRs that
+    /// cover exactly the same addresses. Reads stdin when no argument is
+    /// given (whitespace or comma separated, # comments).
+    #[command(alias = "aggregate", alias = "merge")]
+    Summarize {
+        /// CIDRs, addresses or A-B ranges; `-` reads stdin.
+        inputs: Vec<String>,
+    },
+
+    /// What is left of a network after removing others, as the fewest
+    /// CIDRs (IPv4 and IPv6).
+    Exclude {
+        /// The network(s) to start from (CIDR, address or A-B range).
+        #[arg(required = true)]
+        cidr: Vec<String>,
+        /// What to remove (repeat, or separate with commas).
+        #[arg(short = 'x', long, required = true, num_args = 1.., value_delimiter = ',')]
+        minus: Vec<String>,
+    },
+
+    /// Is an address inside a network? Exit 0 inside, 1 outside. An
+    /// IPv4-mapped IPv6 address is checked as its IPv4 address.
+    Contains {
+        /// The network.
+        cidr: String,
+        /// The address.
+        ip: String,
+    },
+
+    /// A range of addresses as the fewest CIDRs: `A-B`, `A B` or `A - B`.
+    Range {
+        /// The range.
+        #[arg(required = true, num_args = 1..=3, value_name = "A-B")]
+        range: Vec<String>,
+    },
+
+    /// Print lines (from files or stdin) that hold an address inside any of
+    /// the networks, like grepcidr. Exit 0 when a line was printed, 1 when
+    /// none.
+    ///
+    /// The leading arguments that parse as networks, addresses or A-B
+    /// ranges are patterns (several may share one argument, separated by
+    /// commas or spaces); the rest are files. With -e or -f every argument
+    /// is a file. Addresses are found anywhere in a line; see
+    /// docs/subnet.md for the exact rules (those of grepcidr 2.0).
+    Filter(FilterArgs),
+}
+
+/// `netray subnet filter` options (grepcidr's letters).
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Patterns, then files (`-` is stdin; none reads stdin).
+    #[arg(value_name = "CIDR|FILE")]
+    pub args: Vec<String>,
+    /// Invert: print lines whose addresses are all outside (the global -v
+    /// means this here, as in grep and grepcidr).
+    #[arg(long = "invert-match")]
+    pub invert: bool,
+    /// With -v, also print lines that hold no address at all.
+    #[arg(short = 'i', long)]
+    pub include_no_address: bool,
+    /// Only look at an address at the start of each line.
+    #[arg(short = 'x', long)]
+    pub strict: bool,
+    /// Print only the count of selected lines.
+    #[arg(short = 'c', long)]
+    pub count: bool,
+    /// A pattern (repeatable); all positional arguments are then files.
+    #[arg(short = 'e', long = "pattern", value_name = "CIDR")]
+    pub patterns: Vec<String>,
+    /// Read patterns from a file, one or more per line, # comments.
+    #[arg(short = 'f', long = "pattern-file", value_name = "FILE")]
+    pub pattern_files: Vec<PathBuf>,
+}

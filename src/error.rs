@@ -1,0 +1,99 @@
+//! The crate-wide error and its exit codes.
+//!
+//! Every failure a user can meet ends up here, and `exit_code()` is the only
+//! place that decides the process status (see docs/exit-codes.md):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success, or a positive answer |
+//! | 1 | a clean negative answer (outside, different subnet, no line matched) |
+//! | 2 | usage error: bad arguments or bad input values |
+//! | 3 | missing privilege (raw sockets) |
+//! | 4 | I/O, network or protocol failure |
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::subnet::SubnetError;
+
+/// Exit status for a clean negative answer.
+pub const EXIT_NEGATIVE: u8 = 1;
+/// Exit status for a usage error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status for missing privilege.
+pub const EXIT_PRIVILEGE: u8 = 3;
+/// Exit status for I/O, network or protocol failures.
+pub const EXIT_IO: u8 = 4;
+
+/// Any error netray reports to a user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad subnet input (addresses, prefixes, masks, ranges).
+    #[error(transparent)]
+    Subnet(#[from] SubnetError),
+    /// A usage error found after argument parsing.
+    #[error("{0}")]
+    Usage(String),
+    /// An operation needs privileges the process does not have.
+    #[error("{what} needs CAP_NET_RAW: run with sudo, or grant it once with `sudo setcap cap_net_raw,cap_net_admin+ep {exe}`")]
+    Privilege {
+        /// What was attempted.
+        what: String,
+        /// The path of the binary, for the setcap hint.
+        exe: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Failures that were already reported on stderr as they happened;
+    /// only the exit status is left to give.
+    #[error("failures reported above")]
+    Reported(u8),
+    /// Any other I/O failure, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Subnet(_) | Error::Usage(_) => EXIT_USAGE,
+            Error::Privilege { .. } => EXIT_PRIVILEGE,
+            Error::File { .. } | Error::Io { .. } => EXIT_IO,
+            Error::Reported(code) => *code,
+        }
+    }
+
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True when the error is a closed pipe on output (`netray ... | head`),
+    /// which is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io { source, .. } | Error::File { source, .. } => {
+                source.kind() == io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The result type of netray's domains and handlers.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

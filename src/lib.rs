@@ -1,0 +1,19 @@
+//! netray: network diagnostics and packet inspection in one binary.
+//!
+//! The crate is layered (see docs/architecture.md); each layer is a module
+//! and depends only on the layers above it in this list:
+//!
+//! 1. `model`: owned, serialisable results, the JSON contract.
+//! 2. domains: [`subnet`] (more follow: capture, arp, dns, probe, scan).
+//! 3. [`output`]: renders models as tables or JSON; the only writer of stdout.
+//! 4. [`cli`]: clap definitions and one handler per command.
+//!
+//! [`Error`] carries the exit code of every failure.
+
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod subnet;
+
+pub use error::{Error, Result};
