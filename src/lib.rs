@@ -10,6 +10,9 @@
 //!
 //! [`Error`] carries the exit code of every failure.
 
+// Library code reports errors; it does not unwrap them (tests may).
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod cli;
 pub mod error;
 pub mod model;

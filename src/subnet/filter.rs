@@ -148,7 +148,7 @@ impl Filter {
                 pos = end;
             }
         }
-        if !self.v4.is_empty() && !(self.opts.strict_start && seen) {
+        if !(self.v4.is_empty() || self.opts.strict_start && seen) {
             let mut pos = 0;
             while let Some((a, start, end)) = next_v4(line, pos, self.opts.strict_start) {
                 pos = end;
