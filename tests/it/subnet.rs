@@ -600,3 +600,19 @@ fn filter_keeps_lines_without_a_final_newline_and_odd_bytes() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(out.stdout, b"\xff\xfe 192.0.2.1 \x00 binary\n192.0.2.2\n");
 }
+
+/// The README's example on the fixture log.
+#[test]
+fn readme_example_on_the_fixture() {
+    let log = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sample.log");
+    let (code, out, _) = run(&["subnet", "filter", "203.0.113.0/24", log], "");
+    assert_eq!(code, 0);
+    // the two sshd failures and the IPv4-mapped peer; nothing else
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.lines().all(|l| l.contains("203.0.113.")));
+    let (_, out, _) = run(&["subnet", "filter", "-c", "2001:db8::/32", log], "");
+    assert_eq!(out, "2\n");
+    // 192.0.2.300 and 1.2.3.4.5 are not addresses: the line has none
+    let (_, out, _) = run(&["subnet", "filter", "-i", "0.0.0.0/0", log], "");
+    assert!(out.contains("cron") && out.contains("1.2.3.4.5"), "{out}");
+}
