@@ -21,7 +21,13 @@ impl Rng {
     }
     fn v4(&mut self) -> String {
         let a = self.next() as u32;
-        format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
+        format!(
+            "{}.{}.{}.{}",
+            a >> 24,
+            (a >> 16) & 255,
+            (a >> 8) & 255,
+            a & 255
+        )
     }
 }
 
@@ -30,10 +36,23 @@ fn log(lines: usize) -> Vec<u8> {
     let mut s = String::new();
     for i in 0..lines {
         match i % 4 {
-            0 => s.push_str(&format!("{} - - [22/Nov/2026:10:00:01 +0000] \"GET / HTTP/1.1\" 200 512\n", r.v4())),
-            1 => s.push_str(&format!("Nov 22 sshd[42]: Failed password from {} port 2222 ssh2\n", r.v4())),
-            2 => s.push_str(&format!("kernel: IN=eth0 SRC={} DST={} LEN=60 TTL=64\n", r.v4(), r.v4())),
-            _ => s.push_str(&format!("named: client 2001:db8:{:x}::1#5353 query A v1.2.3\n", r.next() as u16)),
+            0 => s.push_str(&format!(
+                "{} - - [22/Nov/2026:10:00:01 +0000] \"GET / HTTP/1.1\" 200 512\n",
+                r.v4()
+            )),
+            1 => s.push_str(&format!(
+                "Nov 22 sshd[42]: Failed password from {} port 2222 ssh2\n",
+                r.v4()
+            )),
+            2 => s.push_str(&format!(
+                "kernel: IN=eth0 SRC={} DST={} LEN=60 TTL=64\n",
+                r.v4(),
+                r.v4()
+            )),
+            _ => s.push_str(&format!(
+                "named: client 2001:db8:{:x}::1#5353 query A v1.2.3\n",
+                r.next() as u16
+            )),
         }
     }
     s.into_bytes()
@@ -68,20 +87,35 @@ fn bench_filter(c: &mut Criterion) {
     let mut g = c.benchmark_group("filter");
     g.throughput(Throughput::Bytes(data.len() as u64));
     for (name, pats, invert) in [
-        ("v4_3cidrs", &["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"][..], false),
-        ("v4_3cidrs_invert", &["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"][..], true),
+        (
+            "v4_3cidrs",
+            &["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"][..],
+            false,
+        ),
+        (
+            "v4_3cidrs_invert",
+            &["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"][..],
+            true,
+        ),
         ("v4_v6", &["10.0.0.0/8", "2001:db8:8000::/33"][..], false),
     ] {
-        let opts = FilterOptions { invert, ..FilterOptions::default() };
+        let opts = FilterOptions {
+            invert,
+            ..FilterOptions::default()
+        };
         let mut f = Filter::new(&mut patterns(pats), opts);
-        g.bench_function(name, |b| b.iter(|| f.run(&data[..], &mut Discard).expect("in memory")));
+        g.bench_function(name, |b| {
+            b.iter(|| f.run(&data[..], &mut Discard).expect("in memory"))
+        });
     }
     g.finish();
 }
 
 fn bench_summarize(c: &mut Criterion) {
     let mut r = Rng(7);
-    let specs: Vec<String> = (0..10_000).map(|_| format!("{}/{}", r.v4(), 16 + r.next() % 17)).collect();
+    let specs: Vec<String> = (0..10_000)
+        .map(|_| format!("{}/{}", r.v4(), 16 + r.next() % 17))
+        .collect();
     let set = patterns(&specs.iter().map(String::as_str).collect::<Vec<_>>());
     c.bench_function("summarize_10k", |b| {
         b.iter(|| summarize(&mut black_box(set.clone())).len())

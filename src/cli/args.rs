@@ -189,7 +189,7 @@ pub struct FilterArgs {
     /// means this here, as in grep and grepcidr).
     #[arg(long = "invert-match")]
     pub invert: bool,
-    /// With -v, also print lines that hold no address at all.
+    /// Like -v, and also print lines that hold no address at all.
     #[arg(short = 'i', long)]
     pub include_no_address: bool,
     /// Only look at an address at the start of each line.

@@ -86,7 +86,7 @@ impl Render for Calc {
                 "{} ({}, block {b})",
                 self.scope.name, self.scope.description
             ),
-            None => format!("{} ({})", self.scope.name, self.scope.description),
+            None => format!("{}: {}", self.scope.name, self.scope.description),
         };
         rows.push(("Scope", scope));
         if let Some(v4) = self.ipv4_mapped {
