@@ -14,6 +14,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::capture::ReadError;
 use crate::subnet::SubnetError;
 
 /// Exit status for a clean negative answer.
@@ -50,6 +51,14 @@ pub enum Error {
         /// The cause.
         source: io::Error,
     },
+    /// A capture file that cannot be read.
+    #[error("{path}: {source}")]
+    Capture {
+        /// The file (`-` for stdin).
+        path: String,
+        /// What went wrong.
+        source: ReadError,
+    },
     /// Failures that were already reported on stderr as they happened;
     /// only the exit status is left to give.
     #[error("failures reported above")]
@@ -70,7 +79,7 @@ impl Error {
         match self {
             Error::Subnet(_) | Error::Usage(_) => EXIT_USAGE,
             Error::Privilege { .. } => EXIT_PRIVILEGE,
-            Error::File { .. } | Error::Io { .. } => EXIT_IO,
+            Error::File { .. } | Error::Io { .. } | Error::Capture { .. } => EXIT_IO,
             Error::Reported(code) => *code,
         }
     }
@@ -87,9 +96,12 @@ impl Error {
     /// which is not a failure.
     pub fn is_broken_pipe(&self) -> bool {
         match self {
-            Error::Io { source, .. } | Error::File { source, .. } => {
-                source.kind() == io::ErrorKind::BrokenPipe
-            }
+            Error::Io { source, .. }
+            | Error::File { source, .. }
+            | Error::Capture {
+                source: ReadError::Io(source),
+                ..
+            } => source.kind() == io::ErrorKind::BrokenPipe,
             _ => false,
         }
     }

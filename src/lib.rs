@@ -13,10 +13,12 @@
 // Library code reports errors; it does not unwrap them (tests may).
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod capture;
 pub mod cli;
 pub mod error;
 pub mod model;
 pub mod output;
 pub mod subnet;
+pub mod wire;
 
 pub use error::{Error, Result};

@@ -61,6 +61,14 @@ pub enum Command {
     #[command(subcommand)]
     Subnet(SubnetCmd),
 
+    /// Decode a capture (pcap or pcapng): one line per packet like
+    /// `tcpdump -n`, a layer tree with -v, hex with -x, NDJSON with --json.
+    ///
+    /// Examples: netray decode trace.pcap -c 20;
+    /// netray decode trace.pcapng -f 'tcp and port 443' -v;
+    /// netray --json decode - < trace.pcap | jq .tcp
+    Decode(DecodeArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -204,4 +212,43 @@ pub struct FilterArgs {
     /// Read patterns from a file, one or more per line, # comments.
     #[arg(short = 'f', long = "pattern-file", value_name = "FILE")]
     pub pattern_files: Vec<PathBuf>,
+}
+
+/// How `decode` shows time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeArg {
+    /// Time of day (UTC).
+    Abs,
+    /// Seconds since the first packet.
+    Rel,
+    /// Seconds since the previous packet.
+    Delta,
+    /// Seconds since the epoch.
+    Epoch,
+}
+
+/// `netray decode` options.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The capture file (pcap or pcapng, any byte order); `-` reads stdin.
+    pub file: String,
+    /// Also print each packet's bytes in hex and ASCII.
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Stop after printing this many packets.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Show only packets matching a filter (pcap-filter subset: host, net,
+    /// port, tcp, udp, arp, vlan, ... with and/or/not).
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// How the time column is shown.
+    #[arg(long, value_enum, default_value_t = TimeArg::Abs)]
+    pub time: TimeArg,
+    /// Skip this many packets at the start of the file.
+    #[arg(long, alias = "offset", value_name = "N", default_value_t = 0)]
+    pub skip: u64,
+    /// A file that ends inside a record is an error (exit 4), not a warning.
+    #[arg(long)]
+    pub strict: bool,
 }

@@ -5,6 +5,7 @@
 //! [`Error`]s, which carry their own status.
 
 pub mod args;
+mod capture;
 mod subnet;
 
 use std::io::{self, IsTerminal, Write};
@@ -52,6 +53,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
     };
     match cli.command {
         Command::Subnet(cmd) => subnet::run(cmd, &opts, out),
+        Command::Decode(args) => capture::decode(&args, &opts, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "netray", out);
             Ok(0)

@@ -4,4 +4,5 @@
 //! names documented in docs/json.md. Domains build these values; `output/`
 //! renders them as tables or JSON. Nothing here does I/O.
 
+pub mod packet;
 pub mod subnet;

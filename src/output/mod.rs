@@ -6,6 +6,7 @@
 //! implementation (one document, pretty-printed; streams use NDJSON through
 //! their own sinks), its human form is written by `Render::human`.
 
+pub mod packet;
 mod style;
 pub mod subnet;
 

@@ -8,6 +8,7 @@
 //!   installs them).
 
 mod cli;
+mod conformance;
 mod peers;
 mod props;
 mod subnet;

@@ -1,0 +1,843 @@
+//! Decoding a captured frame into a [`Packet`]: etherparse's lax slicer for
+//! Ethernet, VLAN, IP and transport, netray's own `wire` parsers for the
+//! cooked link headers, ARP and TCP options, hickory-proto for DNS.
+//!
+//! A damaged packet decodes as far as it is valid; the layer where it stops
+//! is named in `Packet::errors`. Nothing here panics on any input.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use etherparse::{
+    EtherType, Icmpv4Slice, Icmpv6Slice, IpNumber, LaxIpPayloadSlice, LaxLinkExtSlice, LaxNetSlice,
+    LaxSlicedPacket, LinkSlice, TcpSlice, TransportSlice, UdpSlice,
+};
+
+use super::reader::Frame;
+use crate::model::packet::{
+    Arp, Cooked, Dns, DnsAnswer, DnsQuestion, Eth, Icmp, Igmp, IpOption, Ipv4, Ipv6, Ipv6Ext,
+    LayerError, Mac, Packet, Tcp, TcpOpt, Udp, Vlan,
+};
+use crate::wire::{self, link, tcp::TcpOption};
+
+/// Ports on which UDP and TCP payloads are decoded as DNS (DNS, mDNS, LLMNR).
+pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+
+/// Decodes one frame.
+pub fn decode(frame: &Frame<'_>) -> Packet {
+    let mut p = Packet {
+        n: frame.n,
+        ts: frame.ts,
+        len: frame.len,
+        caplen: u32::try_from(frame.data.len()).unwrap_or(u32::MAX),
+        linktype: frame.linktype,
+        iface: frame.iface,
+        ..Packet::default()
+    };
+    let data = frame.data;
+    let sliced = match frame.linktype {
+        1 => match LaxSlicedPacket::from_ethernet(data) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                p.error("ethernet", e.to_string());
+                None
+            }
+        },
+        // raw IP: LINKTYPE_RAW, the DLT_RAW numbers 12 and 14, IPV4, IPV6
+        12 | 14 | 101 | 228 | 229 => from_ip(&mut p, data),
+        113 | 276 => {
+            let parsed = if frame.linktype == 113 {
+                link::sll(data)
+            } else {
+                link::sll2(data)
+            };
+            match parsed {
+                Ok(c) => {
+                    let rest = &data[c.header_len..];
+                    p.cooked = Some(cooked(&c));
+                    c.protocol
+                        .map(|t| LaxSlicedPacket::from_ether_type(EtherType(t), rest))
+                }
+                Err(e) => {
+                    p.error("link", e.to_string());
+                    None
+                }
+            }
+        }
+        0 | 108 => match link::null(data, frame.linktype == 108) {
+            Ok(c) => {
+                p.cooked = Some(cooked(&c));
+                from_ip(&mut p, &data[c.header_len..])
+            }
+            Err(e) => {
+                p.error("link", e.to_string());
+                None
+            }
+        },
+        other => {
+            p.error("link", format!("link type {other} is not decoded"));
+            None
+        }
+    };
+    if let Some(s) = sliced {
+        layers(&mut p, &s);
+    }
+    p
+}
+
+fn from_ip<'a>(p: &mut Packet, data: &'a [u8]) -> Option<LaxSlicedPacket<'a>> {
+    match LaxSlicedPacket::from_ip(data) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            p.error("ip", e.to_string());
+            None
+        }
+    }
+}
+
+fn cooked(c: &link::Cooked) -> Cooked {
+    Cooked {
+        kind: c.kind.name(),
+        pkttype: c.pkttype,
+        hatype: c.hatype,
+        addr: (c.addr_len > 0).then(|| {
+            c.addr[..usize::from(c.addr_len)]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        }),
+        ifindex: c.ifindex,
+        protocol: c.protocol,
+        family: c.family,
+    }
+}
+
+impl Packet {
+    fn error(&mut self, layer: &'static str, message: String) {
+        self.errors.push(LayerError { layer, message });
+    }
+}
+
+/// Fills the packet from etherparse's slices.
+fn layers(p: &mut Packet, s: &LaxSlicedPacket<'_>) {
+    let mut outer_type = None;
+    if let Some(LinkSlice::Ethernet2(e)) = &s.link {
+        let t = e.ether_type().0;
+        let is_len = t <= 1500;
+        outer_type = Some(t);
+        p.eth = Some(Eth {
+            src: Mac(e.source()),
+            dst: Mac(e.destination()),
+            ethertype: (!is_len).then_some(t),
+            length: is_len.then_some(t),
+        });
+    }
+    let mut tpid = outer_type.unwrap_or(0x8100);
+    for ext in &s.link_exts {
+        if let LaxLinkExtSlice::Vlan(v) = ext {
+            p.vlan.push(Vlan {
+                id: v.vlan_identifier().value(),
+                pcp: v.priority_code_point().value(),
+                dei: v.drop_eligible_indicator(),
+                tpid,
+            });
+            tpid = v.ether_type().0;
+        }
+    }
+    match &s.net {
+        Some(LaxNetSlice::Arp(a)) => arp(p, a.slice()),
+        Some(LaxNetSlice::Ipv4(ip)) => ipv4(p, ip),
+        Some(LaxNetSlice::Ipv6(ip)) => ipv6(p, ip),
+        None => {
+            // etherparse stops at a damaged ARP packet: decode what is there
+            if let Some(payload) = s.ether_payload() {
+                if payload.ether_type == EtherType::ARP {
+                    arp(p, payload.payload);
+                }
+            }
+        }
+    }
+    if let Some(t) = &s.transport {
+        transport(p, t);
+    } else if let Some(payload) = s.ip_payload() {
+        // etherparse leaves fragmented payloads alone; the first fragment
+        // still starts with the transport header, which tshark shows too
+        first_fragment(p, payload);
+        if p.tcp.is_none() && p.udp.is_none() && !payload.fragmented {
+            fixed_transport(p, payload);
+        }
+    }
+    if let Some((e, layer)) = &s.stop_err {
+        if !(p.arp.is_some() && matches!(layer, etherparse::err::Layer::Arp)) {
+            p.error(layer_name(*layer), e.to_string());
+        }
+    }
+    tunnel(p, s);
+}
+
+/// An IPv6-in-IPv4 (or IPv4-in-IPv6, IPv4-in-IPv4) tunnel: decode the
+/// inner packet into the layers that are still empty.
+fn tunnel(p: &mut Packet, s: &LaxSlicedPacket<'_>) {
+    let Some(payload) = s.ip_payload() else {
+        return;
+    };
+    if payload.fragmented || !matches!(payload.ip_number, IpNumber::IPV6 | IpNumber::IPV4) {
+        return;
+    }
+    if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload) {
+        match &inner.net {
+            Some(LaxNetSlice::Ipv6(ip)) if p.ipv6.is_none() => ipv6(p, ip),
+            Some(LaxNetSlice::Ipv4(ip)) if p.ipv4.is_none() => ipv4(p, ip),
+            _ => return,
+        }
+        if let Some(t) = &inner.transport {
+            if p.tcp.is_none() && p.udp.is_none() && p.icmp.is_none() && p.icmpv6.is_none() {
+                transport(p, t);
+            }
+        }
+        if let Some((e, layer)) = &inner.stop_err {
+            p.error(layer_name(*layer), e.to_string());
+        }
+    }
+}
+
+fn first_fragment(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) {
+    let first = p.ipv4.as_ref().is_some_and(|ip| ip.frag_offset == 0)
+        || p.ipv6.as_ref().is_some_and(|ip| {
+            ip.ext
+                .iter()
+                .any(|e| e.kind == "fragment" && e.frag_offset == Some(0))
+        });
+    if !payload.fragmented || !first {
+        return;
+    }
+    let b = payload.payload;
+    match payload.ip_number {
+        IpNumber::TCP => {
+            if let Ok(t) = TcpSlice::from_slice(b) {
+                transport(p, &TransportSlice::Tcp(t));
+            }
+        }
+        IpNumber::UDP => {
+            if let Ok(u) = UdpSlice::from_slice_lax(b) {
+                transport(p, &TransportSlice::Udp(u));
+            }
+        }
+        IpNumber::ICMP => {
+            if let Ok(i) = Icmpv4Slice::from_slice(b) {
+                transport(p, &TransportSlice::Icmpv4(i));
+            }
+        }
+        IpNumber::IPV6_ICMP => {
+            if let Ok(i) = Icmpv6Slice::from_slice(b) {
+                transport(p, &TransportSlice::Icmpv6(i));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A TCP or UDP header that etherparse rejects (a data offset past the
+/// end, say) still has its fixed part: show it, the error says the rest.
+fn fixed_transport(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) {
+    let b = payload.payload;
+    match payload.ip_number {
+        IpNumber::TCP if b.len() >= 20 => {
+            let flags = (u16::from(b[12] & 0x0f) << 8) | u16::from(b[13]);
+            p.tcp = Some(Tcp {
+                src_port: wire::be16(b, 0),
+                dst_port: wire::be16(b, 2),
+                seq: wire::be32(b, 4),
+                ack: wire::be32(b, 8),
+                flags,
+                flag_names: flag_names(flags),
+                window: wire::be16(b, 14),
+                header_len: (b[12] >> 4) * 4,
+                checksum: wire::be16(b, 16),
+                urgent: wire::be16(b, 18),
+                options: Vec::new(),
+                payload_len: 0,
+            });
+        }
+        IpNumber::UDP if b.len() >= 8 => {
+            p.udp = Some(Udp {
+                src_port: wire::be16(b, 0),
+                dst_port: wire::be16(b, 2),
+                length: wire::be16(b, 4),
+                checksum: wire::be16(b, 6),
+                payload_len: 0,
+            });
+        }
+        _ => {}
+    }
+}
+
+fn layer_name(l: etherparse::err::Layer) -> &'static str {
+    use etherparse::err::Layer as L;
+    match l {
+        L::LinuxSllHeader => "link",
+        L::Ethernet2Header | L::EtherPayload => "ethernet",
+        L::VlanHeader => "vlan",
+        L::MacsecHeader | L::MacsecPacket => "macsec",
+        L::IpHeader => "ip",
+        L::Ipv4Header | L::Ipv4Packet => "ipv4",
+        L::IpAuthHeader => "ipv4",
+        L::Ipv6Header
+        | L::Ipv6Packet
+        | L::Ipv6ExtHeader
+        | L::Ipv6HopByHopHeader
+        | L::Ipv6DestOptionsHeader
+        | L::Ipv6RouteHeader
+        | L::Ipv6FragHeader => "ipv6",
+        L::UdpHeader | L::UdpPayload => "udp",
+        L::TcpHeader => "tcp",
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "icmp",
+        L::Icmpv6 => "icmpv6",
+        L::Igmp => "igmp",
+        L::Arp => "arp",
+    }
+}
+
+fn arp(p: &mut Packet, b: &[u8]) {
+    match wire::arp::parse(b) {
+        Ok(a) => {
+            let ad = a.addrs;
+            p.arp = Some(Arp {
+                op: a.op,
+                htype: a.htype,
+                ptype: a.ptype,
+                sender_mac: ad.map(|x| Mac(x.sender_mac)),
+                sender_ip: ad.map(|x| Ipv4Addr::from(x.sender_ip)),
+                target_mac: ad.map(|x| Mac(x.target_mac)),
+                target_ip: ad.map(|x| Ipv4Addr::from(x.target_ip)),
+            });
+            if ad.is_none() {
+                p.error(
+                    "arp",
+                    format!(
+                        "hardware/protocol lengths {}/{} are not Ethernet/IPv4",
+                        a.hlen, a.plen
+                    ),
+                );
+            }
+        }
+        Err(e) => {
+            if b.len() >= 8 {
+                // the fixed part is there: keep it, report the rest
+                p.arp = Some(Arp {
+                    op: wire::be16(b, 6),
+                    htype: wire::be16(b, 0),
+                    ptype: wire::be16(b, 2),
+                    sender_mac: None,
+                    sender_ip: None,
+                    target_mac: None,
+                    target_ip: None,
+                });
+            }
+            p.error("arp", e.to_string());
+        }
+    }
+}
+
+fn ipv4(p: &mut Packet, ip: &etherparse::LaxIpv4Slice<'_>) {
+    let h = ip.header();
+    let mut options = Vec::new();
+    let opts = h.options();
+    let mut i = 0;
+    while i < opts.len() {
+        let kind = opts[i];
+        if kind == 0 || kind == 1 {
+            options.push(IpOption { kind, len: 1 });
+            i += 1;
+            if kind == 0 {
+                break;
+            }
+            continue;
+        }
+        let Some(&len) = opts.get(i + 1) else {
+            p.error(
+                "ipv4",
+                format!("option {kind} at offset {} has no length", 20 + i),
+            );
+            break;
+        };
+        if len < 2 || i + usize::from(len) > opts.len() {
+            p.error(
+                "ipv4",
+                format!("option {kind} at offset {} has a bad length {len}", 20 + i),
+            );
+            break;
+        }
+        options.push(IpOption { kind, len });
+        i += usize::from(len);
+    }
+    p.ipv4 = Some(Ipv4 {
+        src: h.source_addr(),
+        dst: h.destination_addr(),
+        ttl: h.ttl(),
+        id: h.identification(),
+        protocol: h.protocol().0,
+        total_len: h.total_len(),
+        header_len: h.ihl() * 4,
+        dscp: h.dcp().value(),
+        ecn: h.ecn().value(),
+        df: h.dont_fragment(),
+        mf: h.more_fragments(),
+        frag_offset: h.fragments_offset().value() * 8,
+        checksum: h.header_checksum(),
+        options,
+    });
+}
+
+fn ipv6(p: &mut Packet, ip: &etherparse::LaxIpv6Slice<'_>) {
+    let h = ip.header();
+    let mut found = [None; 8];
+    let (_, _, err) =
+        wire::ipv6::extensions(h.next_header().0, ip.extensions().slice(), &mut found);
+    let ext = found
+        .iter()
+        .flatten()
+        .map(|e| Ipv6Ext {
+            kind: e.name(),
+            next_header: e.next_header,
+            len: e.len,
+            frag_offset: e.fragment.map(|f| f.0),
+            more: e.fragment.map(|f| f.1),
+            ident: e.fragment.map(|f| f.2),
+            routing_type: e.routing.map(|r| r.0),
+            segments_left: e.routing.map(|r| r.1),
+        })
+        .collect();
+    p.ipv6 = Some(Ipv6 {
+        src: h.source_addr(),
+        dst: h.destination_addr(),
+        next_header: h.next_header().0,
+        hop_limit: h.hop_limit(),
+        flow_label: h.flow_label().value(),
+        traffic_class: h.traffic_class(),
+        payload_len: h.payload_length(),
+        ext,
+    });
+    if let Some(e) = err {
+        // etherparse reports the cut too when it saw it; say it once
+        if !p.errors.iter().any(|x| x.layer == "ipv6") {
+            p.error("ipv6", e.to_string());
+        }
+    }
+}
+
+fn transport(p: &mut Packet, t: &TransportSlice<'_>) {
+    match t {
+        TransportSlice::Tcp(t) => {
+            let raw = t.header_slice();
+            // the 12 flag bits: the low nibble of byte 12 (AE/NS and the
+            // reserved bits) and byte 13
+            let flags = (u16::from(raw[12] & 0x0f) << 8) | u16::from(raw[13]);
+            let mut options = Vec::new();
+            for o in wire::tcp::options(t.options()) {
+                match o {
+                    Ok(o) => options.push(tcp_opt(o)),
+                    Err(bad) => {
+                        p.error(
+                            "tcp",
+                            format!(
+                                "option {} at offset {} has a bad length",
+                                bad.kind,
+                                20 + bad.offset
+                            ),
+                        );
+                        break;
+                    }
+                }
+            }
+            p.tcp = Some(Tcp {
+                src_port: t.source_port(),
+                dst_port: t.destination_port(),
+                seq: t.sequence_number(),
+                ack: t.acknowledgment_number(),
+                flags,
+                flag_names: flag_names(flags),
+                window: t.window_size(),
+                header_len: t.data_offset() * 4,
+                checksum: t.checksum(),
+                urgent: t.urgent_pointer(),
+                options,
+                payload_len: t.payload().len(),
+            });
+            dns(
+                p,
+                (t.source_port(), t.destination_port()),
+                t.payload(),
+                true,
+            );
+        }
+        TransportSlice::Udp(u) => {
+            p.udp = Some(Udp {
+                src_port: u.source_port(),
+                dst_port: u.destination_port(),
+                length: u.length(),
+                checksum: u.checksum(),
+                payload_len: u.payload().len(),
+            });
+            dns(
+                p,
+                (u.source_port(), u.destination_port()),
+                u.payload(),
+                false,
+            );
+        }
+        TransportSlice::Icmpv4(i) => p.icmp = Some(icmp4(i.slice())),
+        TransportSlice::Icmpv6(i) => p.icmpv6 = Some(icmp6(i.slice())),
+        TransportSlice::Igmp(i) => {
+            p.igmp = i.slice().first().map(|&kind| Igmp { kind });
+        }
+    }
+}
+
+fn tcp_opt(o: TcpOption) -> TcpOpt {
+    match o {
+        TcpOption::End => TcpOpt::Eol,
+        TcpOption::Nop => TcpOpt::Nop,
+        TcpOption::Mss(value) => TcpOpt::Mss { value },
+        TcpOption::WindowScale(shift) => TcpOpt::Wscale { shift },
+        TcpOption::SackPermitted => TcpOpt::SackPerm,
+        TcpOption::Sack { blocks, count } => TcpOpt::Sack {
+            blocks: (blocks, count),
+        },
+        TcpOption::Timestamps { value, echo } => TcpOpt::Timestamps { value, echo },
+        TcpOption::Other { kind, len } => TcpOpt::Other { code: kind, len },
+    }
+}
+
+/// TCP flag names, most significant first, joined by commas.
+pub fn flag_names(flags: u16) -> String {
+    const NAMES: [(u16, &str); 9] = [
+        (0x100, "AE"),
+        (0x080, "CWR"),
+        (0x040, "ECE"),
+        (0x020, "URG"),
+        (0x010, "ACK"),
+        (0x008, "PSH"),
+        (0x004, "RST"),
+        (0x002, "SYN"),
+        (0x001, "FIN"),
+    ];
+    let mut s = String::new();
+    for (bit, name) in NAMES {
+        if flags & bit != 0 {
+            if !s.is_empty() {
+                s.push(',');
+            }
+            s.push_str(name);
+        }
+    }
+    s
+}
+
+fn be16_at(b: &[u8], i: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]))
+}
+
+fn icmp4(b: &[u8]) -> Icmp {
+    let kind = b.first().copied().unwrap_or(0);
+    let echo = matches!(kind, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18);
+    Icmp {
+        kind,
+        code: b.get(1).copied().unwrap_or(0),
+        name: icmp4_name(kind),
+        checksum: be16_at(b, 2).unwrap_or(0),
+        id: if echo { be16_at(b, 4) } else { None },
+        seq: if echo { be16_at(b, 6) } else { None },
+        target: if kind == 5 {
+            b.get(4..8)
+                .and_then(|g| <[u8; 4]>::try_from(g).ok())
+                .map(|g| IpAddr::V4(Ipv4Addr::from(g)))
+        } else {
+            None
+        },
+    }
+}
+
+fn icmp6(b: &[u8]) -> Icmp {
+    let kind = b.first().copied().unwrap_or(0);
+    let echo = matches!(kind, 128 | 129);
+    Icmp {
+        kind,
+        code: b.get(1).copied().unwrap_or(0),
+        name: icmp6_name(kind),
+        checksum: be16_at(b, 2).unwrap_or(0),
+        id: if echo { be16_at(b, 4) } else { None },
+        seq: if echo { be16_at(b, 6) } else { None },
+        target: if matches!(kind, 135..=137) {
+            b.get(8..24)
+                .and_then(|g| <[u8; 16]>::try_from(g).ok())
+                .map(|g| IpAddr::V6(Ipv6Addr::from(g)))
+        } else {
+            None
+        },
+    }
+}
+
+/// The name of an ICMPv4 type.
+pub fn icmp4_name(t: u8) -> &'static str {
+    match t {
+        0 => "echo-reply",
+        3 => "destination-unreachable",
+        4 => "source-quench",
+        5 => "redirect",
+        8 => "echo-request",
+        9 => "router-advertisement",
+        10 => "router-solicitation",
+        11 => "time-exceeded",
+        12 => "parameter-problem",
+        13 => "timestamp-request",
+        14 => "timestamp-reply",
+        15 => "information-request",
+        16 => "information-reply",
+        17 => "address-mask-request",
+        18 => "address-mask-reply",
+        _ => "unknown",
+    }
+}
+
+/// The name of an ICMPv6 type.
+pub fn icmp6_name(t: u8) -> &'static str {
+    match t {
+        1 => "destination-unreachable",
+        2 => "packet-too-big",
+        3 => "time-exceeded",
+        4 => "parameter-problem",
+        128 => "echo-request",
+        129 => "echo-reply",
+        130 => "mld-query",
+        131 => "mld-report",
+        132 => "mld-done",
+        133 => "router-solicitation",
+        134 => "router-advertisement",
+        135 => "neighbor-solicitation",
+        136 => "neighbor-advertisement",
+        137 => "redirect",
+        143 => "mldv2-report",
+        _ => "unknown",
+    }
+}
+
+/// DNS over UDP or TCP on the DNS, mDNS and LLMNR ports.
+fn dns(p: &mut Packet, ports: (u16, u16), payload: &[u8], over_tcp: bool) {
+    if !is_dns(ports.0, ports.1) || payload.is_empty() {
+        return;
+    }
+    let msg = if over_tcp {
+        // a segment that holds a whole length-prefixed message
+        let Some(len) = be16_at(payload, 0) else {
+            return;
+        };
+        match payload.get(2..2 + usize::from(len)) {
+            Some(m) => m,
+            None => return,
+        }
+    } else {
+        payload
+    };
+    match parse_dns(msg) {
+        Ok(d) => p.dns = Some(d),
+        Err(e) => {
+            // keep what the header and the first question still say
+            p.dns = dns_header(msg);
+            p.error("dns", e);
+        }
+    }
+}
+
+/// The header and the first question of a DNS message that does not
+/// parse as a whole (cut by snaplen, or a first fragment).
+fn dns_header(m: &[u8]) -> Option<Dns> {
+    if m.len() < 12 {
+        return None;
+    }
+    let mut questions = Vec::new();
+    if wire::be16(m, 4) > 0 {
+        let mut name = String::new();
+        let mut i = 12;
+        // plain labels only: a pointer cannot occur in the first name
+        while let Some(&len) = m.get(i) {
+            if len == 0 || len & 0xc0 != 0 {
+                break;
+            }
+            let label = m.get(i + 1..i + 1 + usize::from(len))?;
+            if !name.is_empty() {
+                name.push('.');
+            }
+            name.push_str(&String::from_utf8_lossy(label));
+            i += 1 + usize::from(len);
+        }
+        if m.get(i) == Some(&0) {
+            let kind = be16_at(m, i + 1)
+                .map(|t| hickory_proto::rr::RecordType::from(t).to_string())
+                .unwrap_or_default();
+            questions.push(DnsQuestion { name, kind });
+        }
+    }
+    Some(Dns {
+        id: wire::be16(m, 0),
+        response: m[2] & 0x80 != 0,
+        opcode: (m[2] >> 3) & 0x0f,
+        rcode: u16::from(m[3] & 0x0f),
+        questions,
+        answers: Vec::new(),
+    })
+}
+
+fn is_dns(a: u16, b: u16) -> bool {
+    DNS_PORTS.contains(&a) || DNS_PORTS.contains(&b)
+}
+
+/// Parses a DNS message with hickory-proto.
+///
+/// # Errors
+/// The decoder's message, for a damaged message.
+pub fn parse_dns(msg: &[u8]) -> Result<Dns, String> {
+    use hickory_proto::op::{Message, MessageType};
+    let m = Message::from_vec(msg).map_err(|e| e.to_string())?;
+    let name = |n: &hickory_proto::rr::Name| {
+        let s = n.to_string();
+        if s.len() > 1 {
+            s.trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    Ok(Dns {
+        id: m.metadata.id,
+        response: m.metadata.message_type == MessageType::Response,
+        opcode: u8::from(m.metadata.op_code),
+        rcode: u16::from(m.metadata.response_code),
+        questions: m
+            .queries
+            .iter()
+            .map(|q| DnsQuestion {
+                name: name(q.name()),
+                kind: q.query_type().to_string(),
+            })
+            .collect(),
+        answers: m
+            .answers
+            .iter()
+            .map(|r| DnsAnswer {
+                name: name(&r.name),
+                kind: r.record_type().to_string(),
+                ttl: r.ttl,
+                data: r.data.to_string(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::packet::Timestamp;
+
+    fn frame(linktype: u32, data: &[u8]) -> Frame<'_> {
+        Frame {
+            n: 1,
+            ts: Timestamp::default(),
+            linktype,
+            iface: None,
+            len: u32::try_from(data.len()).unwrap(),
+            data,
+        }
+    }
+
+    fn syn() -> Vec<u8> {
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([192, 0, 2, 1], [198, 51, 100, 2], 64)
+            .tcp(40000, 80, 1000, 64240)
+            .syn()
+            .write(&mut v, b"")
+            .unwrap();
+        v
+    }
+
+    #[test]
+    fn tcp_syn_over_ethernet() {
+        let d = syn();
+        let p = decode(&frame(1, &d));
+        let eth = p.eth.unwrap();
+        assert_eq!(eth.ethertype, Some(0x0800));
+        let ip = p.ipv4.unwrap();
+        assert_eq!(ip.src, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!((ip.ttl, ip.protocol), (64, 6));
+        let t = p.tcp.unwrap();
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.flags),
+            (40000, 80, 1000, 0x002)
+        );
+        assert_eq!(t.flag_names, "SYN");
+        assert!(p.errors.is_empty());
+    }
+
+    #[test]
+    fn every_truncation_decodes_as_far_as_valid() {
+        let d = syn();
+        for n in 0..d.len() {
+            let p = decode(&frame(1, &d[..n]));
+            if n < 14 {
+                assert!(p.eth.is_none());
+                assert_eq!(p.errors[0].layer, "ethernet", "{n}");
+            } else if n < 34 {
+                assert!(p.eth.is_some() && p.ipv4.is_none(), "{n}");
+                assert!(!p.errors.is_empty(), "{n}: a cut must be reported");
+            } else {
+                assert!(p.ipv4.is_some(), "{n}");
+                assert!(p.tcp.is_none());
+                assert_eq!(p.errors.last().unwrap().layer, "tcp", "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn dns_query_over_udp() {
+        // id 0x1234, RD, one question www.example.com A
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in ["www", "example", "com"] {
+            q.push(u8::try_from(label.len()).unwrap());
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv6(
+                [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x35],
+                64,
+            )
+            .udp(53000, 53)
+            .write(&mut v, &q)
+            .unwrap();
+        let p = decode(&frame(1, &v));
+        let d = p.dns.unwrap();
+        assert_eq!((d.id, d.response), (0x1234, false));
+        assert_eq!(d.questions[0].name, "www.example.com");
+        assert_eq!(d.questions[0].kind, "A");
+        // a damaged message is an error on the dns layer, the rest stays
+        let cut = v.len() - 3;
+        let p = decode(&frame(1, &v[..cut]));
+        assert!(p.udp.is_some() && p.dns.is_none());
+        assert_eq!(p.errors.last().unwrap().layer, "dns");
+    }
+
+    #[test]
+    fn unknown_link_type_says_so() {
+        let p = decode(&frame(147, &[1, 2, 3]));
+        assert_eq!(p.errors[0].message, "link type 147 is not decoded");
+    }
+
+    #[test]
+    fn flag_name_order() {
+        assert_eq!(flag_names(0x012), "ACK,SYN");
+        assert_eq!(flag_names(0x0ff), "CWR,ECE,URG,ACK,PSH,RST,SYN,FIN");
+        assert_eq!(flag_names(0x1c2), "AE,CWR,ECE,SYN");
+    }
+}

@@ -1,0 +1,7 @@
+//! Captures: reading pcap/pcapng files and decoding their packets.
+
+pub mod decode;
+pub mod reader;
+
+pub use decode::decode;
+pub use reader::{read_frames, Flow, Format, Frame, ReadError, ReadSummary, Timestamp};

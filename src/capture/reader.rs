@@ -1,0 +1,368 @@
+//! Reading pcap and pcapng files incrementally with pcap-parser.
+//!
+//! The reader hands each packet to a callback as a [`Frame`] that borrows
+//! the reader's buffer, so memory stays at one buffer (grown only for a
+//! record larger than it) however large the file. Both pcap byte orders,
+//! the microsecond and nanosecond magics, and pcapng with several
+//! sections and interfaces (each with its own link type and if_tsresol /
+//! if_tsoffset) are handled; pcapng Enhanced, Simple and the obsolete
+//! Packet Block carry packets. A file that ends inside a record yields
+//! every whole record and then reports where it stopped.
+
+use std::io::{self, Read};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+
+pub use crate::model::packet::Timestamp;
+
+/// One captured packet, borrowed from the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based packet number in the file.
+    pub n: u64,
+    /// When it was captured.
+    pub ts: Timestamp,
+    /// The link type (LINKTYPE_* number) of its interface.
+    pub linktype: u32,
+    /// The pcapng interface index; `None` for pcap.
+    pub iface: Option<u32>,
+    /// Original length on the wire.
+    pub len: u32,
+    /// The captured bytes (may be shorter than `len`: snaplen).
+    pub data: &'a [u8],
+}
+
+/// Which container the file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Classic libpcap.
+    Pcap,
+    /// pcapng.
+    Pcapng,
+}
+
+/// What reading a whole file found, besides its packets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSummary {
+    /// pcap or pcapng (None for an empty input).
+    pub format: Option<Format>,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes of the file consumed by whole records.
+    pub bytes: u64,
+    /// Set when the file ends inside a record: the offset of that record.
+    pub truncated_at: Option<u64>,
+    /// Link types seen (in order of first appearance).
+    pub linktypes: Vec<u32>,
+}
+
+/// Why a capture cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not a pcap or pcapng file.
+    #[error("not a pcap or pcapng file (unknown magic {magic})")]
+    NotACapture {
+        /// The first bytes, in hex.
+        magic: String,
+    },
+    /// The data is damaged in a way the container parser cannot skip.
+    #[error("corrupt capture data at byte offset {offset}: {detail}")]
+    Corrupt {
+        /// Where.
+        offset: u64,
+        /// What the parser said.
+        detail: String,
+    },
+    /// A read failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// How a callback wants reading to go on.
+pub enum Flow {
+    /// Next packet.
+    Continue,
+    /// Stop reading (enough packets).
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Iface {
+    linktype: u32,
+    /// Units per second of the timestamps.
+    resolution: u64,
+    digits: u8,
+    offset_secs: i64,
+}
+
+impl Default for Iface {
+    fn default() -> Self {
+        Iface {
+            linktype: 1,
+            resolution: 1_000_000,
+            digits: 6,
+            offset_secs: 0,
+        }
+    }
+}
+
+/// Largest record accepted (pcapng blocks up to this size); the buffer
+/// grows to it only when a record needs it.
+const MAX_RECORD: usize = 16 << 20;
+const INITIAL_BUFFER: usize = 1 << 20;
+
+/// Reads every packet of `input`, calling `each` for each one in order.
+///
+/// # Errors
+/// Not a capture, corrupt data, read errors, or an error from `each`.
+pub fn read_frames(
+    input: impl Read + Send,
+    mut each: impl FnMut(&Frame<'_>) -> io::Result<Flow>,
+) -> Result<ReadSummary, ReadError> {
+    let mut summary = ReadSummary::default();
+    // pcap-parser decides the format from its first read: make sure that
+    // read holds the whole header even from a pipe
+    let mut input = input;
+    let mut head = vec![0u8; 4096];
+    let mut got = 0;
+    while got < head.len() {
+        match input.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    head.truncate(got);
+    if got == 0 {
+        return Ok(summary);
+    }
+    let magic: String = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let mut rd = match create_reader(INITIAL_BUFFER, io::Cursor::new(head).chain(input)) {
+        Ok(r) => r,
+        Err(PcapError::Incomplete(_) | PcapError::Eof) => {
+            return Err(ReadError::Corrupt {
+                offset: 0,
+                detail: format!("the file ends inside its header ({got} bytes)"),
+            })
+        }
+        Err(_) => return Err(ReadError::NotACapture { magic }),
+    };
+    let mut ifaces: Vec<Iface> = Vec::new();
+    let mut legacy = Iface::default();
+    let mut big_endian = false;
+    let mut stopped = false;
+    while !stopped {
+        let consumed = rd.consumed() as u64;
+        match rd.next() {
+            Ok((off, block)) => {
+                let flow = match block {
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        summary.format = Some(Format::Pcap);
+                        let nano = h.is_nanosecond_precision();
+                        legacy = Iface {
+                            linktype: linktype(h.network.0),
+                            resolution: if nano { 1_000_000_000 } else { 1_000_000 },
+                            digits: if nano { 9 } else { 6 },
+                            // thiszone is ignored, as libpcap and tshark do
+                            offset_secs: 0,
+                        };
+                        note_linktype(&mut summary, legacy.linktype);
+                        None
+                    }
+                    PcapBlockOwned::Legacy(b) => {
+                        summary.packets += 1;
+                        let frac = u64::from(b.ts_usec);
+                        let frame = Frame {
+                            n: summary.packets,
+                            ts: stamp(&legacy, i64::from(b.ts_sec), frac),
+                            linktype: legacy.linktype,
+                            iface: None,
+                            len: b.origlen,
+                            data: clip(b.data, b.caplen),
+                        };
+                        Some(each(&frame)?)
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                        summary.format = Some(Format::Pcapng);
+                        big_endian = shb.big_endian();
+                        // interface numbers restart in every section
+                        ifaces.clear();
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        let raw = idb.if_tsresol;
+                        let (resolution, digits) = if raw & 0x80 == 0 {
+                            let d = raw.min(19);
+                            (10u64.pow(u32::from(d)), d.min(9))
+                        } else {
+                            let b = (raw & 0x7f).min(63);
+                            // 2^-b s: about b * log10(2) decimal digits
+                            (
+                                1u64 << b,
+                                u8::try_from((u32::from(b) * 30103).div_ceil(100_000))
+                                    .unwrap_or(9)
+                                    .min(9),
+                            )
+                        };
+                        let iface = Iface {
+                            linktype: linktype(idb.linktype.0),
+                            resolution: resolution.max(1),
+                            digits,
+                            offset_secs: idb.if_tsoffset,
+                        };
+                        note_linktype(&mut summary, iface.linktype);
+                        ifaces.push(iface);
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        summary.packets += 1;
+                        let iface = ifaces.get(epb.if_id as usize).copied().unwrap_or_default();
+                        let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                        let frame = Frame {
+                            n: summary.packets,
+                            ts: stamp(&iface, 0, ticks),
+                            linktype: iface.linktype,
+                            iface: Some(epb.if_id),
+                            len: epb.origlen,
+                            data: clip(epb.data, epb.caplen),
+                        };
+                        Some(each(&frame)?)
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                        summary.packets += 1;
+                        let iface = ifaces.first().copied().unwrap_or_default();
+                        let frame = Frame {
+                            n: summary.packets,
+                            ts: Timestamp::default(),
+                            linktype: iface.linktype,
+                            iface: Some(0),
+                            len: spb.origlen,
+                            data: clip(spb.data, spb.origlen),
+                        };
+                        Some(each(&frame)?)
+                    }
+                    PcapBlockOwned::NG(Block::Unknown(u)) if u.block_type == 2 => {
+                        // the obsolete Packet Block: if_id u16, drops u16,
+                        // ts high, ts low, caplen, len, data
+                        match obsolete_packet(u.data, big_endian) {
+                            Some((if_id, ticks, caplen, len, data)) => {
+                                summary.packets += 1;
+                                let iface =
+                                    ifaces.get(usize::from(if_id)).copied().unwrap_or_default();
+                                let frame = Frame {
+                                    n: summary.packets,
+                                    ts: stamp(&iface, 0, ticks),
+                                    linktype: iface.linktype,
+                                    iface: Some(u32::from(if_id)),
+                                    len,
+                                    data: clip(data, caplen),
+                                };
+                                Some(each(&frame)?)
+                            }
+                            None => None,
+                        }
+                    }
+                    PcapBlockOwned::NG(_) => None,
+                };
+                rd.consume(off);
+                summary.bytes = rd.consumed() as u64;
+                if matches!(flow, Some(Flow::Stop)) {
+                    stopped = true;
+                }
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                if rd.reader_exhausted() {
+                    summary.truncated_at = Some(consumed);
+                    break;
+                }
+                rd.refill().map_err(|_| ReadError::Corrupt {
+                    offset: consumed,
+                    detail: "read error".into(),
+                })?;
+            }
+            Err(PcapError::UnexpectedEof) => {
+                summary.truncated_at = Some(consumed);
+                break;
+            }
+            Err(PcapError::BufferTooSmall) => {
+                let size = rd.data().len().max(INITIAL_BUFFER) * 2;
+                if size > MAX_RECORD || !rd.grow(size) {
+                    return Err(ReadError::Corrupt {
+                        offset: consumed,
+                        detail: format!("a record larger than {} MiB", MAX_RECORD >> 20),
+                    });
+                }
+                rd.refill().map_err(|_| ReadError::Corrupt {
+                    offset: consumed,
+                    detail: "read error".into(),
+                })?;
+            }
+            Err(e) => {
+                return Err(ReadError::Corrupt {
+                    offset: consumed,
+                    detail: format!("{e:?}").chars().take(120).collect(),
+                })
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// The link type proper: the upper bits of the field carry FCS
+/// information (pcap's LT_FCS_* bits), which libpcap masks off too.
+fn linktype(v: i32) -> u32 {
+    u32::from_ne_bytes(v.to_ne_bytes()) & 0x03FF_FFFF
+}
+
+fn note_linktype(summary: &mut ReadSummary, lt: u32) {
+    if !summary.linktypes.contains(&lt) {
+        summary.linktypes.push(lt);
+    }
+}
+
+/// The captured bytes, trimmed to caplen (pcapng pads to 4 bytes).
+fn clip(data: &[u8], caplen: u32) -> &[u8] {
+    &data[..data.len().min(caplen as usize)]
+}
+
+fn stamp(iface: &Iface, base_secs: i64, ticks: u64) -> Timestamp {
+    let res = iface.resolution;
+    let secs = base_secs + iface.offset_secs + i64::try_from(ticks / res).unwrap_or(i64::MAX);
+    let frac = u128::from(ticks % res);
+    let nanos = u32::try_from(frac * 1_000_000_000 / u128::from(res)).unwrap_or(0);
+    Timestamp {
+        secs,
+        nanos,
+        digits: iface.digits,
+    }
+}
+
+type Obsolete<'a> = (u16, u64, u32, u32, &'a [u8]);
+
+fn obsolete_packet(body: &[u8], big_endian: bool) -> Option<Obsolete<'_>> {
+    let u16_at = |i: usize| -> Option<u16> {
+        let b: [u8; 2] = body.get(i..i + 2)?.try_into().ok()?;
+        Some(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = body.get(i..i + 4)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let if_id = u16_at(0)?;
+    let ticks = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
+    let caplen = u32_at(12)?;
+    let len = u32_at(16)?;
+    let data = body.get(20..)?;
+    Some((if_id, ticks, caplen, len, data))
+}

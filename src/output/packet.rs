@@ -1,0 +1,491 @@
+//! Views of decoded packets: one line per packet (tcpdump -n style), a
+//! layer tree (-v), hex and ASCII (-x), and NDJSON.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use crate::model::packet::{Packet, TcpOpt, Timestamp};
+
+/// How the time column is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeMode {
+    /// Time of day in UTC, like tcpdump.
+    #[default]
+    Abs,
+    /// Seconds since the first packet.
+    Rel,
+    /// Seconds since the previous packet.
+    Delta,
+    /// Seconds since the epoch.
+    Epoch,
+}
+
+/// Writes packets in the chosen view, keeping what the time column needs.
+pub struct PacketWriter {
+    time: TimeMode,
+    first: Option<Timestamp>,
+    prev: Option<Timestamp>,
+    buf: String,
+}
+
+impl PacketWriter {
+    /// A writer with a time mode.
+    pub fn new(time: TimeMode) -> Self {
+        PacketWriter {
+            time,
+            first: None,
+            prev: None,
+            buf: String::with_capacity(256),
+        }
+    }
+
+    fn time(&mut self, p: &Packet) {
+        let first = *self.first.get_or_insert(p.ts);
+        let prev = self.prev.replace(p.ts).unwrap_or(p.ts);
+        match self.time {
+            TimeMode::Abs => self.buf.push_str(&p.ts.clock()),
+            TimeMode::Epoch => {
+                let _ = write!(self.buf, "{}", p.ts.secs);
+                p.ts.write_fraction(&mut self.buf);
+            }
+            TimeMode::Rel => seconds(
+                &mut self.buf,
+                p.ts.as_nanos() - first.as_nanos(),
+                p.ts.digits,
+            ),
+            TimeMode::Delta => seconds(
+                &mut self.buf,
+                p.ts.as_nanos() - prev.as_nanos(),
+                p.ts.digits,
+            ),
+        }
+    }
+
+    /// One summary line.
+    ///
+    /// # Errors
+    /// Write failures.
+    pub fn line(&mut self, p: &Packet, w: &mut dyn Write) -> io::Result<()> {
+        self.buf.clear();
+        let _ = write!(self.buf, "{:>5} ", p.n);
+        self.time(p);
+        self.buf.push(' ');
+        summary(p, &mut self.buf);
+        self.buf.push('\n');
+        w.write_all(self.buf.as_bytes())
+    }
+
+    /// The summary line, then every field of every layer as a tree.
+    ///
+    /// # Errors
+    /// Write failures.
+    pub fn tree(&mut self, p: &Packet, w: &mut dyn Write) -> io::Result<()> {
+        self.line(p, w)?;
+        self.buf.clear();
+        tree(p, &mut self.buf);
+        w.write_all(self.buf.as_bytes())
+    }
+
+    /// The bytes in hex and ASCII, 16 a row, with offsets.
+    ///
+    /// # Errors
+    /// Write failures.
+    pub fn hex(&mut self, data: &[u8], w: &mut dyn Write) -> io::Result<()> {
+        self.buf.clear();
+        hexdump(data, &mut self.buf);
+        w.write_all(self.buf.as_bytes())
+    }
+}
+
+fn seconds(s: &mut String, nanos: i128, digits: u8) {
+    let n = nanos.unsigned_abs();
+    let t = Timestamp {
+        secs: i64::try_from(n / 1_000_000_000).unwrap_or(i64::MAX),
+        nanos: u32::try_from(n % 1_000_000_000).unwrap_or(0),
+        digits,
+    };
+    if nanos < 0 {
+        s.push('-');
+    }
+    let _ = write!(s, "{}", t.secs);
+    t.write_fraction(s);
+}
+
+/// tcpdump's flag letters: S SYN, F FIN, R RST, P PSH, U URG, E ECE,
+/// W CWR, e AE, `.` ACK; `none` when no flag is set.
+pub fn flag_letters(flags: u16, s: &mut String) {
+    let start = s.len();
+    for (bit, c) in [
+        (0x002, 'S'),
+        (0x001, 'F'),
+        (0x004, 'R'),
+        (0x008, 'P'),
+        (0x020, 'U'),
+        (0x040, 'E'),
+        (0x080, 'W'),
+        (0x100, 'e'),
+        (0x010, '.'),
+    ] {
+        if flags & bit != 0 {
+            s.push(c);
+        }
+    }
+    if s.len() == start {
+        s.push_str("none");
+    }
+}
+
+/// `addr.port` as tcpdump writes it (also for IPv6).
+fn endpoint(s: &mut String, a: IpAddr, port: Option<u16>) {
+    let _ = write!(s, "{a}");
+    if let Some(p) = port {
+        let _ = write!(s, ".{p}");
+    }
+}
+
+/// The one-line summary of a packet (after number and time).
+pub fn summary(p: &Packet, s: &mut String) {
+    let (src, dst): (Option<IpAddr>, Option<IpAddr>) = match (&p.ipv4, &p.ipv6) {
+        (Some(v4), None) => (Some(v4.src.into()), Some(v4.dst.into())),
+        (_, Some(v6)) => (Some(v6.src.into()), Some(v6.dst.into())),
+        _ => (None, None),
+    };
+    let ports = p
+        .tcp
+        .as_ref()
+        .map(|t| (t.src_port, t.dst_port))
+        .or_else(|| p.udp.as_ref().map(|u| (u.src_port, u.dst_port)));
+    if !p.vlan.is_empty() {
+        s.push_str("vlan ");
+        for (i, v) in p.vlan.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{}", v.id);
+        }
+        s.push(' ');
+    }
+    if let (Some(a), Some(b)) = (src, dst) {
+        endpoint(s, a, ports.map(|x| x.0));
+        s.push_str(" > ");
+        endpoint(s, b, ports.map(|x| x.1));
+        s.push_str(": ");
+    } else if let Some(e) = &p.eth {
+        let _ = write!(s, "{} > {}: ", e.src, e.dst);
+    }
+    info(p, s);
+    if !p.errors.is_empty() {
+        for e in &p.errors {
+            let _ = write!(s, " [{} stops: {}]", e.layer, e.message);
+        }
+    }
+}
+
+fn info(p: &Packet, s: &mut String) {
+    if let Some(a) = &p.arp {
+        let ip =
+            |x: Option<std::net::Ipv4Addr>| x.map_or_else(|| "?".to_string(), |a| a.to_string());
+        match a.op {
+            1 => {
+                let _ = write!(
+                    s,
+                    "ARP who-has {} tell {}",
+                    ip(a.target_ip),
+                    ip(a.sender_ip)
+                );
+            }
+            2 => {
+                let mac = a
+                    .sender_mac
+                    .map_or_else(|| "?".to_string(), |m| m.to_string());
+                let _ = write!(s, "ARP {} is-at {}", ip(a.sender_ip), mac);
+            }
+            op => {
+                let _ = write!(s, "ARP op {op}");
+            }
+        }
+        return;
+    }
+    if let Some(d) = &p.dns {
+        let proto = if p.tcp.is_some() { "TCP" } else { "UDP" };
+        let _ = write!(s, "DNS/{proto} ");
+        if d.response {
+            let _ = write!(s, "response 0x{:04x} {}", d.id, rcode_name(d.rcode));
+        } else {
+            let _ = write!(s, "query 0x{:04x}", d.id);
+        }
+        for q in &d.questions {
+            let _ = write!(s, " {} {}", q.kind, q.name);
+        }
+        if !d.answers.is_empty() {
+            s.push_str(" ->");
+            for (i, a) in d.answers.iter().enumerate() {
+                if i == 3 {
+                    let _ = write!(s, " (+{} more)", d.answers.len() - 3);
+                    break;
+                }
+                let _ = write!(s, " {} {}", a.kind, a.data);
+            }
+        }
+        return;
+    }
+    if let Some(t) = &p.tcp {
+        s.push_str("TCP [");
+        flag_letters(t.flags, s);
+        let _ = write!(s, "] seq {}", t.seq);
+        if t.flags & 0x010 != 0 {
+            let _ = write!(s, " ack {}", t.ack);
+        }
+        let _ = write!(s, " win {}", t.window);
+        if !t.options.is_empty() {
+            s.push_str(" [");
+            for (i, o) in t.options.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                tcp_option(o, s);
+            }
+            s.push(']');
+        }
+        let _ = write!(s, " len {}", t.payload_len);
+        return;
+    }
+    if let Some(u) = &p.udp {
+        let _ = write!(s, "UDP len {}", u.length.saturating_sub(8));
+        return;
+    }
+    for (name, icmp) in [("ICMP", &p.icmp), ("ICMPv6", &p.icmpv6)] {
+        if let Some(i) = icmp {
+            let _ = write!(s, "{name} {}", i.name);
+            if i.name == "unknown" {
+                let _ = write!(s, " type {}", i.kind);
+            }
+            if i.code != 0 {
+                let _ = write!(s, " code {}", i.code);
+            }
+            if let (Some(id), Some(seq)) = (i.id, i.seq) {
+                let _ = write!(s, " id {id} seq {seq}");
+            }
+            if let Some(t) = i.target {
+                let _ = write!(s, " target {t}");
+            }
+            return;
+        }
+    }
+    if let Some(g) = &p.igmp {
+        let _ = write!(s, "IGMP type 0x{:02x}", g.kind);
+        return;
+    }
+    if let Some(ip) = &p.ipv4 {
+        if ip.mf || ip.frag_offset > 0 {
+            let _ = write!(
+                s,
+                "IPv4 fragment id 0x{:04x} offset {}{} proto {}",
+                ip.id,
+                ip.frag_offset,
+                if ip.mf { " (more)" } else { " (last)" },
+                ip.protocol
+            );
+        } else {
+            let _ = write!(s, "IPv4 proto {} len {}", ip.protocol, ip.total_len);
+        }
+        return;
+    }
+    if let Some(ip) = &p.ipv6 {
+        if let Some(f) = ip.ext.iter().find(|e| e.kind == "fragment") {
+            let _ = write!(
+                s,
+                "IPv6 fragment id 0x{:08x} offset {}{} next {}",
+                f.ident.unwrap_or(0),
+                f.frag_offset.unwrap_or(0),
+                if f.more == Some(true) {
+                    " (more)"
+                } else {
+                    " (last)"
+                },
+                f.next_header
+            );
+        } else {
+            let last = ip.ext.last().map_or(ip.next_header, |e| e.next_header);
+            let _ = write!(s, "IPv6 next {} len {}", last, ip.payload_len);
+        }
+        return;
+    }
+    if let Some(e) = &p.eth {
+        match (e.ethertype, e.length) {
+            (Some(t), _) => {
+                let t = p.vlan.last().map_or(t, |_| t);
+                let _ = write!(s, "ethertype 0x{t:04x} len {}", p.len);
+            }
+            (None, Some(l)) => {
+                let _ = write!(s, "802.3 length {l}");
+            }
+            _ => {}
+        }
+        return;
+    }
+    if let Some(c) = &p.cooked {
+        let _ = write!(s, "{} ", c.kind);
+        if let Some(t) = c.protocol {
+            let _ = write!(s, "protocol 0x{t:04x}");
+        } else if let Some(f) = c.family {
+            let _ = write!(s, "family {f}");
+        }
+        return;
+    }
+    let _ = write!(s, "linktype {} len {}", p.linktype, p.len);
+}
+
+fn tcp_option(o: &TcpOpt, s: &mut String) {
+    let _ = match o {
+        TcpOpt::Eol => write!(s, "eol"),
+        TcpOpt::Nop => write!(s, "nop"),
+        TcpOpt::Mss { value } => write!(s, "mss {value}"),
+        TcpOpt::Wscale { shift } => write!(s, "wscale {shift}"),
+        TcpOpt::SackPerm => write!(s, "sackOK"),
+        TcpOpt::Sack { blocks } => {
+            let _ = write!(s, "sack {}", blocks.1);
+            for (l, r) in blocks.0.iter().take(usize::from(blocks.1)) {
+                let _ = write!(s, " {{{l}:{r}}}");
+            }
+            Ok(())
+        }
+        TcpOpt::Timestamps { value, echo } => write!(s, "TS val {value} ecr {echo}"),
+        TcpOpt::Other { code, len } => write!(s, "opt-{code}:{len}"),
+    };
+}
+
+/// The name of a DNS response code.
+pub fn rcode_name(r: u16) -> &'static str {
+    match r {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        _ => "RCODE",
+    }
+}
+
+/// Every layer as an indented tree, from the packet's JSON form so that no
+/// field is left out of one view and shown in the other.
+fn tree(p: &Packet, s: &mut String) {
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(p) else {
+        return;
+    };
+    for (k, v) in map {
+        if matches!(
+            k.as_str(),
+            "n" | "ts" | "len" | "caplen" | "linktype" | "iface"
+        ) {
+            continue;
+        }
+        node(s, 1, &k, &v);
+    }
+    let _ = writeln!(
+        s,
+        "    frame: {} bytes on the wire, {} captured, linktype {}{}, {}",
+        p.len,
+        p.caplen,
+        p.linktype,
+        p.iface
+            .map_or_else(String::new, |i| format!(", interface {i}")),
+        p.ts.rfc3339()
+    );
+}
+
+fn node(s: &mut String, depth: usize, key: &str, v: &serde_json::Value) {
+    use serde_json::Value;
+    let pad = "    ".repeat(depth);
+    match v {
+        Value::Object(m) => {
+            let _ = writeln!(s, "{pad}{key}:");
+            for (k, v) in m {
+                node(s, depth + 1, k, v);
+            }
+        }
+        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
+            let items: Vec<String> = a.iter().map(scalar).collect();
+            let _ = writeln!(s, "{pad}{key}: [{}]", items.join(", "));
+        }
+        Value::Array(a) => {
+            let _ = writeln!(s, "{pad}{key}:");
+            for (i, x) in a.iter().enumerate() {
+                node(s, depth + 1, &format!("[{i}]"), x);
+            }
+        }
+        _ => {
+            let hex = matches!(key, "ethertype" | "checksum" | "tpid" | "protocol") && v.is_u64();
+            let text = if hex {
+                format!("0x{:04x} ({})", v.as_u64().unwrap_or(0), v)
+            } else {
+                scalar(v)
+            };
+            let _ = writeln!(s, "{pad}{key}: {text}");
+        }
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(t) => t.clone(),
+        serde_json::Value::Array(a) => {
+            format!("[{}]", a.iter().map(scalar).collect::<Vec<_>>().join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `offset  hex bytes  |ascii|`, 16 bytes a row.
+pub fn hexdump(data: &[u8], s: &mut String) {
+    for (row, chunk) in data.chunks(16).enumerate() {
+        let _ = write!(s, "    {:04x}  ", row * 16);
+        for i in 0..16 {
+            match chunk.get(i) {
+                Some(b) => {
+                    let _ = write!(s, "{b:02x} ");
+                }
+                None => s.push_str("   "),
+            }
+            if i == 7 {
+                s.push(' ');
+            }
+        }
+        s.push_str(" |");
+        for &b in chunk {
+            s.push(if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '.'
+            });
+        }
+        s.push_str("|\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters() {
+        let mut s = String::new();
+        flag_letters(0x012, &mut s);
+        assert_eq!(s, "S.");
+        s.clear();
+        flag_letters(0, &mut s);
+        assert_eq!(s, "none");
+    }
+
+    #[test]
+    fn hex_rows() {
+        let mut s = String::new();
+        hexdump(b"ABCDEFGHIJKLMNOPQ\x00", &mut s);
+        assert_eq!(
+            s,
+            "    0000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50  |ABCDEFGHIJKLMNOP|\n    0010  51 00                                             |Q.|\n"
+        );
+    }
+}
