@@ -14,8 +14,8 @@ use etherparse::{
 
 use super::reader::Frame;
 use crate::model::packet::{
-    Arp, Cooked, Dns, DnsAnswer, DnsQuestion, Eth, Icmp, Igmp, IpOption, Ipv4, Ipv6, Ipv6Ext,
-    LayerError, Mac, Packet, Tcp, TcpOpt, Udp, Vlan,
+    Arp, Cooked, Dns, DnsAnswer, DnsQuestion, Eth, FlagNames, Icmp, Igmp, IpOption, Ipv4, Ipv6,
+    Ipv6Ext, LayerError, Mac, Packet, Tcp, TcpOpt, Udp, Vlan,
 };
 use crate::wire::{self, link, tcp::TcpOption};
 
@@ -24,15 +24,33 @@ pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// Decodes one frame.
 pub fn decode(frame: &Frame<'_>) -> Packet {
-    let mut p = Packet {
-        n: frame.n,
-        ts: frame.ts,
-        len: frame.len,
-        caplen: u32::try_from(frame.data.len()).unwrap_or(u32::MAX),
-        linktype: frame.linktype,
-        iface: frame.iface,
-        ..Packet::default()
-    };
+    let mut p = Packet::default();
+    decode_into(frame, &mut p);
+    p
+}
+
+/// Decodes one frame into `p`, reusing its allocations (the hot loop of
+/// `decode` keeps one `Packet` for the whole file).
+pub fn decode_into(frame: &Frame<'_>, p: &mut Packet) {
+    p.n = frame.n;
+    p.ts = frame.ts;
+    p.len = frame.len;
+    p.caplen = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
+    p.linktype = frame.linktype;
+    p.iface = frame.iface;
+    p.cooked = None;
+    p.eth = None;
+    p.vlan.clear();
+    p.arp = None;
+    p.ipv4 = None;
+    p.ipv6 = None;
+    p.tcp = None;
+    p.udp = None;
+    p.icmp = None;
+    p.icmpv6 = None;
+    p.igmp = None;
+    p.dns = None;
+    p.errors.clear();
     let data = frame.data;
     let sliced = match frame.linktype {
         1 => match LaxSlicedPacket::from_ethernet(data) {
@@ -43,7 +61,7 @@ pub fn decode(frame: &Frame<'_>) -> Packet {
             }
         },
         // raw IP: LINKTYPE_RAW, the DLT_RAW numbers 12 and 14, IPV4, IPV6
-        12 | 14 | 101 | 228 | 229 => from_ip(&mut p, data),
+        12 | 14 | 101 | 228 | 229 => from_ip(p, data),
         113 | 276 => {
             let parsed = if frame.linktype == 113 {
                 link::sll(data)
@@ -66,7 +84,7 @@ pub fn decode(frame: &Frame<'_>) -> Packet {
         0 | 108 => match link::null(data, frame.linktype == 108) {
             Ok(c) => {
                 p.cooked = Some(cooked(&c));
-                from_ip(&mut p, &data[c.header_len..])
+                from_ip(p, &data[c.header_len..])
             }
             Err(e) => {
                 p.error("link", e.to_string());
@@ -79,9 +97,8 @@ pub fn decode(frame: &Frame<'_>) -> Packet {
         }
     };
     if let Some(s) = sliced {
-        layers(&mut p, &s);
+        layers(p, &s);
     }
-    p
 }
 
 fn from_ip<'a>(p: &mut Packet, data: &'a [u8]) -> Option<LaxSlicedPacket<'a>> {
@@ -250,7 +267,7 @@ fn fixed_transport(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) {
                 seq: wire::be32(b, 4),
                 ack: wire::be32(b, 8),
                 flags,
-                flag_names: flag_names(flags),
+                flag_names: FlagNames(flags),
                 window: wire::be16(b, 14),
                 header_len: (b[12] >> 4) * 4,
                 checksum: wire::be16(b, 16),
@@ -456,7 +473,7 @@ fn transport(p: &mut Packet, t: &TransportSlice<'_>) {
                 seq: t.sequence_number(),
                 ack: t.acknowledgment_number(),
                 flags,
-                flag_names: flag_names(flags),
+                flag_names: FlagNames(flags),
                 window: t.window_size(),
                 header_len: t.data_offset() * 4,
                 checksum: t.checksum(),
@@ -511,27 +528,7 @@ fn tcp_opt(o: TcpOption) -> TcpOpt {
 
 /// TCP flag names, most significant first, joined by commas.
 pub fn flag_names(flags: u16) -> String {
-    const NAMES: [(u16, &str); 9] = [
-        (0x100, "AE"),
-        (0x080, "CWR"),
-        (0x040, "ECE"),
-        (0x020, "URG"),
-        (0x010, "ACK"),
-        (0x008, "PSH"),
-        (0x004, "RST"),
-        (0x002, "SYN"),
-        (0x001, "FIN"),
-    ];
-    let mut s = String::new();
-    for (bit, name) in NAMES {
-        if flags & bit != 0 {
-            if !s.is_empty() {
-                s.push(',');
-            }
-            s.push_str(name);
-        }
-    }
-    s
+    FlagNames(flags).to_string()
 }
 
 fn be16_at(b: &[u8], i: usize) -> Option<u16> {
@@ -774,7 +771,7 @@ mod tests {
             (t.src_port, t.dst_port, t.seq, t.flags),
             (40000, 80, 1000, 0x002)
         );
-        assert_eq!(t.flag_names, "SYN");
+        assert_eq!(t.flag_names.to_string(), "SYN");
         assert!(p.errors.is_empty());
     }
 

@@ -1,7 +1,8 @@
 //! Captures: reading pcap/pcapng files and decoding their packets.
 
 pub mod decode;
+pub mod pipeline;
 pub mod reader;
 
-pub use decode::decode;
+pub use decode::{decode, decode_into};
 pub use reader::{read_frames, Flow, Format, Frame, ReadError, ReadSummary, Timestamp};

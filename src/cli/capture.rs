@@ -4,10 +4,12 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 
 use super::args::{DecodeArgs, TimeArg};
-use crate::capture::{decode as decode_frame, read_frames, Flow, ReadSummary};
+use crate::capture::pipeline::{self, Work};
+use crate::capture::{decode_into, Frame, ReadSummary, Timestamp};
 use crate::error::EXIT_IO;
+use crate::model::packet::Packet;
 use crate::output::packet::{PacketWriter, TimeMode};
-use crate::output::{self, ndjson, Format, Options};
+use crate::output::{self, packet_json, Format, Options};
 use crate::{Error, Result};
 
 /// Opens a capture, `-` meaning stdin.
@@ -40,49 +42,77 @@ pub(super) fn check_truncated(path: &str, s: &ReadSummary, strict: bool) -> Resu
     Ok(())
 }
 
-pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> Result<u8> {
-    let input = open(&args.file)?;
-    let time = match args.time {
+/// Decodes and formats packets; one per worker thread.
+struct DecodeWork<'a> {
+    opts: &'a Options,
+    args: &'a DecodeArgs,
+    packet: Packet,
+    writer: PacketWriter,
+}
+
+impl Work for DecodeWork<'_> {
+    fn start_batch(&mut self, first: Option<Timestamp>, prev: Option<Timestamp>) {
+        self.writer.seed(first, prev);
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> bool {
+        decode_into(frame, &mut self.packet);
+        let p = &self.packet;
+        // writing into a Vec cannot fail
+        let _ = match self.opts.format {
+            Format::Json => {
+                packet_json::write_packet(p, out);
+                Ok(())
+            }
+            Format::Human => {
+                let r = if self.opts.verbose > 0 {
+                    self.writer.tree(p, out)
+                } else {
+                    self.writer.line(p, out)
+                };
+                if self.args.hex {
+                    self.writer.hex(frame.data, out)
+                } else {
+                    r
+                }
+            }
+        };
+        true
+    }
+}
+
+fn time_mode(t: TimeArg) -> TimeMode {
+    match t {
         TimeArg::Abs => TimeMode::Abs,
         TimeArg::Rel => TimeMode::Rel,
         TimeArg::Delta => TimeMode::Delta,
         TimeArg::Epoch => TimeMode::Epoch,
-    };
-    let mut writer = PacketWriter::new(time);
-    let mut shown = 0u64;
+    }
+}
+
+pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> Result<u8> {
+    let input = open(&args.file)?;
     let limit = args.count.unwrap_or(u64::MAX);
     if limit == 0 {
         return Ok(0);
     }
-    let summary = read_frames(input, |frame| {
-        if frame.n <= args.skip {
-            return Ok(Flow::Continue);
-        }
-        let p = decode_frame(frame);
-        match opts.format {
-            Format::Json => ndjson(&p, out)?,
-            Format::Human => {
-                if opts.verbose > 0 {
-                    writer.tree(&p, out)?;
-                } else {
-                    writer.line(&p, out)?;
-                }
-                if args.hex {
-                    writer.hex(frame.data, out)?;
-                }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let make = || DecodeWork {
+        opts,
+        args,
+        packet: Packet::default(),
+        writer: PacketWriter::new(time_mode(args.time)),
+    };
+    let mut sink = |b: &[u8]| out.write_all(b);
+    let summary =
+        pipeline::run(input, workers, args.skip, limit, make, &mut sink).map_err(|source| {
+            Error::Capture {
+                path: args.file.clone(),
+                source,
             }
-        }
-        shown += 1;
-        Ok(if shown >= limit {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        })
-    })
-    .map_err(|source| Error::Capture {
-        path: args.file.clone(),
-        source,
-    })?;
+        })?;
     out.flush().map_err(|e| Error::io("writing output", e))?;
     check_truncated(&args.file, &summary, args.strict)?;
     Ok(0)

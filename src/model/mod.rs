@@ -6,3 +6,4 @@
 
 pub mod packet;
 pub mod subnet;
+pub mod text;

@@ -7,6 +7,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Serialize, Serializer};
 
+use super::text::Put;
+
 /// A packet timestamp: seconds since the epoch, nanoseconds, and how many
 /// fractional digits the capture really has (6 for µs, 9 for ns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -26,13 +28,13 @@ impl Timestamp {
     }
 
     /// Writes the fraction with the capture's precision (`.123456`).
-    pub fn write_fraction(&self, out: &mut String) {
+    pub fn write_fraction<P: Put + ?Sized>(&self, out: &mut P) {
         if self.digits > 0 {
             let mut frac = self.nanos;
             for _ in self.digits..9 {
                 frac /= 10;
             }
-            out.push('.');
+            out.put(b".");
             push_padded(out, u64::from(frac), usize::from(self.digits));
         }
     }
@@ -72,8 +74,8 @@ fn push_clock(s: &mut String, h: u32, mi: u32, se: u32) {
     push_padded(s, u64::from(se), 2);
 }
 
-/// Appends `v` in decimal, zero-padded to `width`.
-pub fn push_padded(s: &mut String, v: u64, width: usize) {
+/// Appends `v` in decimal, zero-padded to `width` (at most 20).
+pub fn push_padded<P: Put + ?Sized>(s: &mut P, v: u64, width: usize) {
     let mut buf = [b'0'; 20];
     let mut i = buf.len();
     let mut v = v;
@@ -85,13 +87,8 @@ pub fn push_padded(s: &mut String, v: u64, width: usize) {
             break;
         }
     }
-    let digits = buf.len() - i;
-    for _ in digits..width {
-        s.push('0');
-    }
-    for &b in &buf[i..] {
-        s.push(char::from(b));
-    }
+    let start = i.min(buf.len().saturating_sub(width));
+    s.put(&buf[start..]);
 }
 
 /// Days-from-civil inverse (Howard Hinnant's algorithm): seconds since the
@@ -142,12 +139,7 @@ impl fmt::Display for Mac {
 
 impl Serialize for Mac {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [b':'; 17];
-        for (i, b) in self.0.iter().enumerate() {
-            out[i * 3] = HEX[usize::from(b >> 4)];
-            out[i * 3 + 1] = HEX[usize::from(b & 15)];
-        }
+        let out = super::text::mac_text(&self.0);
         s.serialize_str(std::str::from_utf8(&out).unwrap_or_default())
     }
 }
@@ -276,13 +268,19 @@ pub struct Arp {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_mac: Option<Mac>,
     /// Sender IPv4.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::text::ser_opt_ipv4"
+    )]
     pub sender_ip: Option<Ipv4Addr>,
     /// Target MAC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_mac: Option<Mac>,
     /// Target IPv4.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::text::ser_opt_ipv4"
+    )]
     pub target_ip: Option<Ipv4Addr>,
 }
 
@@ -290,8 +288,10 @@ pub struct Arp {
 #[derive(Debug, Clone, Serialize)]
 pub struct Ipv4 {
     /// Source.
+    #[serde(serialize_with = "super::text::ser_ipv4")]
     pub src: Ipv4Addr,
     /// Destination.
+    #[serde(serialize_with = "super::text::ser_ipv4")]
     pub dst: Ipv4Addr,
     /// Time to live.
     pub ttl: u8,
@@ -391,8 +391,8 @@ pub struct Tcp {
     pub ack: u32,
     /// The 12 flag bits as a number (AE 0x100 ... FIN 0x001).
     pub flags: u16,
-    /// The set flags by name, `SYN,ACK`.
-    pub flag_names: String,
+    /// The set flags by name, `SYN,ACK` (computed from `flags`).
+    pub flag_names: FlagNames,
     /// Window (unscaled).
     pub window: u16,
     /// Header length in bytes.
@@ -406,6 +406,54 @@ pub struct Tcp {
     pub options: Vec<TcpOpt>,
     /// Payload bytes captured.
     pub payload_len: usize,
+}
+
+/// TCP flag names, most significant first, joined by commas; computed
+/// from the flag bits when shown, so decoding allocates nothing for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagNames(pub u16);
+
+impl FlagNames {
+    const NAMES: [(u16, &'static str); 9] = [
+        (0x100, "AE"),
+        (0x080, "CWR"),
+        (0x040, "ECE"),
+        (0x020, "URG"),
+        (0x010, "ACK"),
+        (0x008, "PSH"),
+        (0x004, "RST"),
+        (0x002, "SYN"),
+        (0x001, "FIN"),
+    ];
+
+    /// Appends the names.
+    pub fn push_to(&self, s: &mut String) {
+        let start = s.len();
+        for (bit, name) in Self::NAMES {
+            if self.0 & bit != 0 {
+                if s.len() > start {
+                    s.push(',');
+                }
+                s.push_str(name);
+            }
+        }
+    }
+}
+
+impl fmt::Display for FlagNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.push_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+impl Serialize for FlagNames {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = String::with_capacity(40);
+        self.push_to(&mut buf);
+        s.serialize_str(&buf)
+    }
 }
 
 /// A TCP option.
@@ -584,5 +632,23 @@ mod tests {
         let m = Mac([0, 0x1b, 0x21, 0xab, 0xcd, 0xef]);
         assert_eq!(serde_json::to_string(&m).unwrap(), "\"00:1b:21:ab:cd:ef\"");
         assert_eq!(m.to_string(), "00:1b:21:ab:cd:ef");
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn print_sizes() {
+        use super::*;
+        eprintln!(
+            "Packet {} Ipv4 {} Ipv6 {} Tcp {} Dns {} Icmp {} Eth {} Cooked {}",
+            std::mem::size_of::<Packet>(),
+            std::mem::size_of::<Ipv4>(),
+            std::mem::size_of::<Ipv6>(),
+            std::mem::size_of::<Tcp>(),
+            std::mem::size_of::<Dns>(),
+            std::mem::size_of::<Icmp>(),
+            std::mem::size_of::<Eth>(),
+            std::mem::size_of::<Cooked>()
+        );
     }
 }

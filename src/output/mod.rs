@@ -7,6 +7,7 @@
 //! their own sinks), its human form is written by `Render::human`.
 
 pub mod packet;
+pub mod packet_json;
 mod style;
 pub mod subnet;
 
@@ -78,7 +79,9 @@ pub fn emit<T: Render + ?Sized>(value: &T, opts: &Options, w: &mut dyn Write) ->
 ///
 /// # Errors
 /// Write failures.
-pub fn ndjson<T: Serialize + ?Sized>(value: &T, w: &mut dyn Write) -> io::Result<()> {
+pub fn ndjson<T: Serialize + ?Sized, W: Write + ?Sized>(value: &T, w: &mut W) -> io::Result<()> {
+    // generic, not `dyn`: serde_json makes many tiny writes, which inline
+    // into a Vec<u8> but each cost a virtual call through `dyn Write`
     serde_json::to_writer(&mut *w, value)?;
     w.write_all(b"\n")
 }

@@ -6,6 +6,61 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::model::packet::{Packet, TcpOpt, Timestamp};
+use crate::model::text::{push_ipv4, push_mac, push_u64, Put};
+
+/// A text buffer of bytes: the summary path appends ASCII without the
+/// UTF-8 checks a `String` would make on every piece.
+#[derive(Debug, Default)]
+pub struct Buf(pub Vec<u8>);
+
+impl Buf {
+    /// Appends text.
+    #[inline]
+    pub fn push_str(&mut self, s: &str) {
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// Appends a character.
+    #[inline]
+    pub fn push(&mut self, c: char) {
+        let mut b = [0u8; 4];
+        self.0.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+    }
+
+    /// Bytes so far.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Empties the buffer, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The text (lossy for the rare non-UTF-8 byte).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl Put for Buf {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+}
+
+impl std::fmt::Write for Buf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
 
 /// How the time column is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,7 +81,18 @@ pub struct PacketWriter {
     time: TimeMode,
     first: Option<Timestamp>,
     prev: Option<Timestamp>,
-    buf: String,
+    buf: Buf,
+    clock_secs: Option<i64>,
+    clock: String,
+}
+
+fn digits(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
 }
 
 impl PacketWriter {
@@ -36,15 +102,37 @@ impl PacketWriter {
             time,
             first: None,
             prev: None,
-            buf: String::with_capacity(256),
+            buf: Buf(Vec::with_capacity(256)),
+            clock_secs: None,
+            clock: String::new(),
         }
+    }
+
+    /// Sets the timestamps of the first packet and of the one before the
+    /// next (when another thread wrote the packets before).
+    pub fn seed(&mut self, first: Option<Timestamp>, prev: Option<Timestamp>) {
+        self.first = first;
+        self.prev = prev;
     }
 
     fn time(&mut self, p: &Packet) {
         let first = *self.first.get_or_insert(p.ts);
         let prev = self.prev.replace(p.ts).unwrap_or(p.ts);
         match self.time {
-            TimeMode::Abs => self.buf.push_str(&p.ts.clock()),
+            TimeMode::Abs => {
+                // the clock text changes once a second: reuse it
+                if self.clock_secs != Some(p.ts.secs) {
+                    self.clock_secs = Some(p.ts.secs);
+                    self.clock = Timestamp {
+                        nanos: 0,
+                        digits: 0,
+                        ..p.ts
+                    }
+                    .clock();
+                }
+                self.buf.push_str(&self.clock);
+                p.ts.write_fraction(&mut self.buf);
+            }
             TimeMode::Epoch => {
                 let _ = write!(self.buf, "{}", p.ts.secs);
                 p.ts.write_fraction(&mut self.buf);
@@ -68,12 +156,16 @@ impl PacketWriter {
     /// Write failures.
     pub fn line(&mut self, p: &Packet, w: &mut dyn Write) -> io::Result<()> {
         self.buf.clear();
-        let _ = write!(self.buf, "{:>5} ", p.n);
+        for _ in digits(p.n)..5 {
+            self.buf.push(' ');
+        }
+        push_u64(&mut self.buf, p.n);
+        self.buf.push(' ');
         self.time(p);
         self.buf.push(' ');
         summary(p, &mut self.buf);
         self.buf.push('\n');
-        w.write_all(self.buf.as_bytes())
+        w.write_all(&self.buf.0)
     }
 
     /// The summary line, then every field of every layer as a tree.
@@ -84,7 +176,7 @@ impl PacketWriter {
         self.line(p, w)?;
         self.buf.clear();
         tree(p, &mut self.buf);
-        w.write_all(self.buf.as_bytes())
+        w.write_all(&self.buf.0)
     }
 
     /// The bytes in hex and ASCII, 16 a row, with offsets.
@@ -94,11 +186,11 @@ impl PacketWriter {
     pub fn hex(&mut self, data: &[u8], w: &mut dyn Write) -> io::Result<()> {
         self.buf.clear();
         hexdump(data, &mut self.buf);
-        w.write_all(self.buf.as_bytes())
+        w.write_all(&self.buf.0)
     }
 }
 
-fn seconds(s: &mut String, nanos: i128, digits: u8) {
+fn seconds(s: &mut Buf, nanos: i128, digits: u8) {
     let n = nanos.unsigned_abs();
     let t = Timestamp {
         secs: i64::try_from(n / 1_000_000_000).unwrap_or(i64::MAX),
@@ -114,7 +206,7 @@ fn seconds(s: &mut String, nanos: i128, digits: u8) {
 
 /// tcpdump's flag letters: S SYN, F FIN, R RST, P PSH, U URG, E ECE,
 /// W CWR, e AE, `.` ACK; `none` when no flag is set.
-pub fn flag_letters(flags: u16, s: &mut String) {
+pub fn flag_letters(flags: u16, s: &mut Buf) {
     let start = s.len();
     for (bit, c) in [
         (0x002, 'S'),
@@ -137,15 +229,21 @@ pub fn flag_letters(flags: u16, s: &mut String) {
 }
 
 /// `addr.port` as tcpdump writes it (also for IPv6).
-fn endpoint(s: &mut String, a: IpAddr, port: Option<u16>) {
-    let _ = write!(s, "{a}");
+fn endpoint(s: &mut Buf, a: IpAddr, port: Option<u16>) {
+    match a {
+        IpAddr::V4(v4) => push_ipv4(s, v4),
+        IpAddr::V6(v6) => {
+            let _ = write!(s, "{v6}");
+        }
+    }
     if let Some(p) = port {
-        let _ = write!(s, ".{p}");
+        s.push('.');
+        push_u64(s, u64::from(p));
     }
 }
 
 /// The one-line summary of a packet (after number and time).
-pub fn summary(p: &Packet, s: &mut String) {
+pub fn summary(p: &Packet, s: &mut Buf) {
     let (src, dst): (Option<IpAddr>, Option<IpAddr>) = match (&p.ipv4, &p.ipv6) {
         (Some(v4), None) => (Some(v4.src.into()), Some(v4.dst.into())),
         (_, Some(v6)) => (Some(v6.src.into()), Some(v6.dst.into())),
@@ -172,7 +270,10 @@ pub fn summary(p: &Packet, s: &mut String) {
         endpoint(s, b, ports.map(|x| x.1));
         s.push_str(": ");
     } else if let Some(e) = &p.eth {
-        let _ = write!(s, "{} > {}: ", e.src, e.dst);
+        push_mac(s, &e.src.0);
+        s.push_str(" > ");
+        push_mac(s, &e.dst.0);
+        s.push_str(": ");
     }
     info(p, s);
     if !p.errors.is_empty() {
@@ -182,7 +283,7 @@ pub fn summary(p: &Packet, s: &mut String) {
     }
 }
 
-fn info(p: &Packet, s: &mut String) {
+fn info(p: &Packet, s: &mut Buf) {
     if let Some(a) = &p.arp {
         let ip =
             |x: Option<std::net::Ipv4Addr>| x.map_or_else(|| "?".to_string(), |a| a.to_string());
@@ -233,11 +334,14 @@ fn info(p: &Packet, s: &mut String) {
     if let Some(t) = &p.tcp {
         s.push_str("TCP [");
         flag_letters(t.flags, s);
-        let _ = write!(s, "] seq {}", t.seq);
+        s.push_str("] seq ");
+        push_u64(s, u64::from(t.seq));
         if t.flags & 0x010 != 0 {
-            let _ = write!(s, " ack {}", t.ack);
+            s.push_str(" ack ");
+            push_u64(s, u64::from(t.ack));
         }
-        let _ = write!(s, " win {}", t.window);
+        s.push_str(" win ");
+        push_u64(s, u64::from(t.window));
         if !t.options.is_empty() {
             s.push_str(" [");
             for (i, o) in t.options.iter().enumerate() {
@@ -248,11 +352,13 @@ fn info(p: &Packet, s: &mut String) {
             }
             s.push(']');
         }
-        let _ = write!(s, " len {}", t.payload_len);
+        s.push_str(" len ");
+        push_u64(s, t.payload_len as u64);
         return;
     }
     if let Some(u) = &p.udp {
-        let _ = write!(s, "UDP len {}", u.length.saturating_sub(8));
+        s.push_str("UDP len ");
+        push_u64(s, u64::from(u.length.saturating_sub(8)));
         return;
     }
     for (name, icmp) in [("ICMP", &p.icmp), ("ICMPv6", &p.icmpv6)] {
@@ -337,11 +443,15 @@ fn info(p: &Packet, s: &mut String) {
     let _ = write!(s, "linktype {} len {}", p.linktype, p.len);
 }
 
-fn tcp_option(o: &TcpOpt, s: &mut String) {
+fn tcp_option(o: &TcpOpt, s: &mut Buf) {
     let _ = match o {
         TcpOpt::Eol => write!(s, "eol"),
         TcpOpt::Nop => write!(s, "nop"),
-        TcpOpt::Mss { value } => write!(s, "mss {value}"),
+        TcpOpt::Mss { value } => {
+            s.push_str("mss ");
+            push_u64(s, u64::from(*value));
+            Ok(())
+        }
         TcpOpt::Wscale { shift } => write!(s, "wscale {shift}"),
         TcpOpt::SackPerm => write!(s, "sackOK"),
         TcpOpt::Sack { blocks } => {
@@ -351,7 +461,13 @@ fn tcp_option(o: &TcpOpt, s: &mut String) {
             }
             Ok(())
         }
-        TcpOpt::Timestamps { value, echo } => write!(s, "TS val {value} ecr {echo}"),
+        TcpOpt::Timestamps { value, echo } => {
+            s.push_str("TS val ");
+            push_u64(s, u64::from(*value));
+            s.push_str(" ecr ");
+            push_u64(s, u64::from(*echo));
+            Ok(())
+        }
         TcpOpt::Other { code, len } => write!(s, "opt-{code}:{len}"),
     };
 }
@@ -371,7 +487,7 @@ pub fn rcode_name(r: u16) -> &'static str {
 
 /// Every layer as an indented tree, from the packet's JSON form so that no
 /// field is left out of one view and shown in the other.
-fn tree(p: &Packet, s: &mut String) {
+fn tree(p: &Packet, s: &mut Buf) {
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(p) else {
         return;
     };
@@ -396,7 +512,7 @@ fn tree(p: &Packet, s: &mut String) {
     );
 }
 
-fn node(s: &mut String, depth: usize, key: &str, v: &serde_json::Value) {
+fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
     use serde_json::Value;
     let pad = "    ".repeat(depth);
     match v {
@@ -439,7 +555,7 @@ fn scalar(v: &serde_json::Value) -> String {
 }
 
 /// `offset  hex bytes  |ascii|`, 16 bytes a row.
-pub fn hexdump(data: &[u8], s: &mut String) {
+pub fn hexdump(data: &[u8], s: &mut Buf) {
     for (row, chunk) in data.chunks(16).enumerate() {
         let _ = write!(s, "    {:04x}  ", row * 16);
         for i in 0..16 {
@@ -471,20 +587,20 @@ mod tests {
 
     #[test]
     fn letters() {
-        let mut s = String::new();
+        let mut s = Buf::default();
         flag_letters(0x012, &mut s);
-        assert_eq!(s, "S.");
+        assert_eq!(s.text(), "S.");
         s.clear();
         flag_letters(0, &mut s);
-        assert_eq!(s, "none");
+        assert_eq!(s.text(), "none");
     }
 
     #[test]
     fn hex_rows() {
-        let mut s = String::new();
+        let mut s = Buf::default();
         hexdump(b"ABCDEFGHIJKLMNOPQ\x00", &mut s);
         assert_eq!(
-            s,
+            s.text(),
             "    0000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50  |ABCDEFGHIJKLMNOP|\n    0010  51 00                                             |Q.|\n"
         );
     }

@@ -217,3 +217,32 @@ fn decode_agrees_with_tshark() {
     println!("overall: {agree}/{total} fields agree ({pct:.3}%)");
     assert!(pct >= 99.0, "agreement {pct:.3}% is below 99%");
 }
+
+/// The hand-written `--json` writer says exactly what the serde schema
+/// says, on every packet of the corpus (damaged ones included).
+#[test]
+#[ignore = "needs ../shared/captures (the shared tshark corpus)"]
+fn fast_json_equals_serde_on_the_corpus() {
+    let Some(dir) = corpus() else {
+        panic!("../shared/captures is not there");
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_file() || !path.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+            continue;
+        }
+        let f = std::fs::File::open(&path).unwrap();
+        netray::capture::read_frames(f, |frame| {
+            let p = netray::capture::decode(frame);
+            let mut out = Vec::new();
+            netray::output::packet_json::write_packet(&p, &mut out);
+            let ours: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(ours, serde_json::to_value(&p).unwrap(), "{} #{}", path.display(), p.n);
+            checked += 1;
+            Ok(netray::capture::Flow::Continue)
+        })
+        .unwrap();
+    }
+    assert_eq!(checked, 6108);
+}

@@ -1,0 +1,152 @@
+//! Fast text forms of numbers and addresses for the hot output paths
+//! (the summary line and JSON): `core::fmt` costs most of a packet's time
+//! otherwise. Every function appends to a `String` or fills a stack buffer.
+
+use std::net::Ipv4Addr;
+
+use serde::Serializer;
+
+/// Somewhere text can be appended as ASCII bytes: a `String`, or the byte
+/// buffers of the hot output paths (which skip UTF-8 checks).
+pub trait Put {
+    /// Appends ASCII bytes.
+    fn put(&mut self, b: &[u8]);
+}
+
+impl Put for Vec<u8> {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+}
+
+impl Put for String {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        // callers put ASCII only
+        self.push_str(std::str::from_utf8(b).unwrap_or(""));
+    }
+}
+
+/// Appends `v` in decimal.
+#[inline]
+pub fn push_u64<P: Put + ?Sized>(s: &mut P, v: u64) {
+    let mut buf = [0u8; 20];
+    let start = u64_digits(&mut buf, v);
+    s.put(&buf[start..]);
+}
+
+#[inline]
+fn u64_digits(buf: &mut [u8; 20], mut v: u64) -> usize {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return i;
+        }
+    }
+}
+
+/// Dotted quad into a stack buffer; returns the used length (7..=15).
+#[inline]
+pub fn ipv4_text(a: Ipv4Addr, out: &mut [u8; 15]) -> usize {
+    let mut n = 0;
+    for (k, o) in a.octets().iter().enumerate() {
+        if k > 0 {
+            out[n] = b'.';
+            n += 1;
+        }
+        let o = *o;
+        if o >= 100 {
+            out[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            out[n] = b'0' + (o / 10) % 10;
+            n += 1;
+        }
+        out[n] = b'0' + o % 10;
+        n += 1;
+    }
+    n
+}
+
+/// Appends a dotted quad.
+#[inline]
+pub fn push_ipv4<P: Put + ?Sized>(s: &mut P, a: Ipv4Addr) {
+    let mut buf = [0u8; 15];
+    let n = ipv4_text(a, &mut buf);
+    s.put(&buf[..n]);
+}
+
+/// serde `serialize_with` for an IPv4 address, without `core::fmt`.
+pub fn ser_ipv4<S: Serializer>(a: &Ipv4Addr, s: S) -> Result<S::Ok, S::Error> {
+    let mut buf = [0u8; 15];
+    let n = ipv4_text(*a, &mut buf);
+    s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))
+}
+
+/// serde `serialize_with` for an optional IPv4 address.
+pub fn ser_opt_ipv4<S: Serializer>(a: &Option<Ipv4Addr>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => ser_ipv4(a, s),
+        None => s.serialize_none(),
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `aa:bb:cc:dd:ee:ff` into a stack buffer.
+#[inline]
+pub fn mac_text(m: &[u8; 6]) -> [u8; 17] {
+    let mut out = [b':'; 17];
+    for (i, b) in m.iter().enumerate() {
+        out[i * 3] = HEX[usize::from(b >> 4)];
+        out[i * 3 + 1] = HEX[usize::from(b & 15)];
+    }
+    out
+}
+
+/// Appends a MAC address.
+#[inline]
+pub fn push_mac<P: Put + ?Sized>(s: &mut P, m: &[u8; 6]) {
+    s.put(&mac_text(m));
+}
+
+/// Appends `0x` and four hex digits.
+#[inline]
+pub fn push_hex4<P: Put + ?Sized>(s: &mut P, v: u16) {
+    let mut b = *b"0x0000";
+    for (k, shift) in [12, 8, 4, 0].into_iter().enumerate() {
+        b[2 + k] = HEX[usize::from((v >> shift) & 15)];
+    }
+    s.put(&b);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_addresses() {
+        let mut s = String::new();
+        for v in [0u64, 7, 10, 255, 65535, u64::MAX] {
+            s.clear();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+        for a in ["0.0.0.0", "255.255.255.255", "192.0.2.10", "10.100.9.1"] {
+            s.clear();
+            push_ipv4(&mut s, a.parse().unwrap());
+            assert_eq!(s, a);
+        }
+        s.clear();
+        push_mac(&mut s, &[0, 0x1b, 0xff, 0xa0, 1, 2]);
+        assert_eq!(s, "00:1b:ff:a0:01:02");
+        s.clear();
+        push_hex4(&mut s, 0x86dd);
+        assert_eq!(s, "0x86dd");
+    }
+}
