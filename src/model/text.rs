@@ -36,17 +36,34 @@ pub fn push_u64<P: Put + ?Sized>(s: &mut P, v: u64) {
     s.put(&buf[start..]);
 }
 
+/// "00" "01" ... "99": two digits a step, as itoa does.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 #[inline]
 fn u64_digits(buf: &mut [u8; 20], mut v: u64) -> usize {
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return i;
-        }
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i] = PAIRS[pair];
+        buf[i + 1] = PAIRS[pair + 1];
     }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i] = PAIRS[pair];
+        buf[i + 1] = PAIRS[pair + 1];
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    i
 }
 
 /// Dotted quad into a stack buffer; returns the used length (7..=15).
@@ -132,7 +149,19 @@ mod tests {
     #[test]
     fn numbers_and_addresses() {
         let mut s = String::new();
-        for v in [0u64, 7, 10, 255, 65535, u64::MAX] {
+        for v in [
+            0u64,
+            7,
+            10,
+            99,
+            100,
+            101,
+            255,
+            1000,
+            65535,
+            4_294_967_295,
+            u64::MAX,
+        ] {
             s.clear();
             push_u64(&mut s, v);
             assert_eq!(s, v.to_string());

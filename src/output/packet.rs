@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::model::packet::{Packet, TcpOpt, Timestamp};
-use crate::model::text::{push_ipv4, push_mac, push_u64, Put};
+use crate::model::text::{push_hex4, push_ipv4, push_mac, push_u64, Put};
 
 /// A text buffer of bytes: the summary path appends ASCII without the
 /// UTF-8 checks a `String` would make on every piece.
@@ -260,7 +260,7 @@ pub fn summary(p: &Packet, s: &mut Buf) {
             if i > 0 {
                 s.push(',');
             }
-            let _ = write!(s, "{}", v.id);
+            push_u64(s, u64::from(v.id));
         }
         s.push(' ');
     }
@@ -312,12 +312,19 @@ fn info(p: &Packet, s: &mut Buf) {
         let proto = if p.tcp.is_some() { "TCP" } else { "UDP" };
         let _ = write!(s, "DNS/{proto} ");
         if d.response {
-            let _ = write!(s, "response 0x{:04x} {}", d.id, rcode_name(d.rcode));
+            s.push_str("response ");
+            push_hex4(s, d.id);
+            s.push(' ');
+            s.push_str(rcode_name(d.rcode));
         } else {
-            let _ = write!(s, "query 0x{:04x}", d.id);
+            s.push_str("query ");
+            push_hex4(s, d.id);
         }
         for q in &d.questions {
-            let _ = write!(s, " {} {}", q.kind, q.name);
+            s.push(' ');
+            s.push_str(&q.kind);
+            s.push(' ');
+            s.push_str(&q.name);
         }
         if !d.answers.is_empty() {
             s.push_str(" ->");
@@ -326,7 +333,10 @@ fn info(p: &Packet, s: &mut Buf) {
                     let _ = write!(s, " (+{} more)", d.answers.len() - 3);
                     break;
                 }
-                let _ = write!(s, " {} {}", a.kind, a.data);
+                s.push(' ');
+                s.push_str(&a.kind);
+                s.push(' ');
+                s.push_str(&a.data);
             }
         }
         return;
@@ -363,7 +373,9 @@ fn info(p: &Packet, s: &mut Buf) {
     }
     for (name, icmp) in [("ICMP", &p.icmp), ("ICMPv6", &p.icmpv6)] {
         if let Some(i) = icmp {
-            let _ = write!(s, "{name} {}", i.name);
+            s.push_str(name);
+            s.push(' ');
+            s.push_str(i.name);
             if i.name == "unknown" {
                 let _ = write!(s, " type {}", i.kind);
             }
@@ -371,7 +383,10 @@ fn info(p: &Packet, s: &mut Buf) {
                 let _ = write!(s, " code {}", i.code);
             }
             if let (Some(id), Some(seq)) = (i.id, i.seq) {
-                let _ = write!(s, " id {id} seq {seq}");
+                s.push_str(" id ");
+                push_u64(s, u64::from(id));
+                s.push_str(" seq ");
+                push_u64(s, u64::from(seq));
             }
             if let Some(t) = i.target {
                 let _ = write!(s, " target {t}");

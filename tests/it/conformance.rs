@@ -229,7 +229,11 @@ fn fast_json_equals_serde_on_the_corpus() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if !path.is_file() || !path.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+        if !path.is_file()
+            || !path
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng")
+        {
             continue;
         }
         let f = std::fs::File::open(&path).unwrap();
@@ -238,7 +242,13 @@ fn fast_json_equals_serde_on_the_corpus() {
             let mut out = Vec::new();
             netray::output::packet_json::write_packet(&p, &mut out);
             let ours: Value = serde_json::from_slice(&out).unwrap();
-            assert_eq!(ours, serde_json::to_value(&p).unwrap(), "{} #{}", path.display(), p.n);
+            assert_eq!(
+                ours,
+                serde_json::to_value(&p).unwrap(),
+                "{} #{}",
+                path.display(),
+                p.n
+            );
             checked += 1;
             Ok(netray::capture::Flow::Continue)
         })
