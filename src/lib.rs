@@ -16,6 +16,7 @@
 pub mod capture;
 pub mod cli;
 pub mod error;
+pub mod filter;
 pub mod model;
 pub mod output;
 pub mod subnet;

@@ -7,6 +7,7 @@ use super::args::{DecodeArgs, TimeArg};
 use crate::capture::pipeline::{self, Work};
 use crate::capture::{decode_into, Frame, ReadSummary, Timestamp};
 use crate::error::EXIT_IO;
+use crate::filter::Filter;
 use crate::model::packet::Packet;
 use crate::output::packet::{PacketWriter, TimeMode};
 use crate::output::{self, packet_json, Format, Options};
@@ -46,6 +47,7 @@ pub(super) fn check_truncated(path: &str, s: &ReadSummary, strict: bool) -> Resu
 struct DecodeWork<'a> {
     opts: &'a Options,
     args: &'a DecodeArgs,
+    filter: Option<&'a Filter>,
     packet: Packet,
     writer: PacketWriter,
 }
@@ -58,6 +60,9 @@ impl Work for DecodeWork<'_> {
     fn frame(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> bool {
         decode_into(frame, &mut self.packet);
         let p = &self.packet;
+        if self.filter.is_some_and(|f| !f.matches(p)) {
+            return false;
+        }
         // writing into a Vec cannot fail
         let _ = match self.opts.format {
             Format::Json => {
@@ -90,7 +95,15 @@ fn time_mode(t: TimeArg) -> TimeMode {
     }
 }
 
+/// Compiles `-f`; a syntax error is a usage error naming the column.
+pub(super) fn compile(filter: Option<&String>) -> Result<Option<Filter>> {
+    filter
+        .map(|f| Filter::parse(f).map_err(|e| Error::Usage(e.to_string())))
+        .transpose()
+}
+
 pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> Result<u8> {
+    let filter = compile(args.filter.as_ref())?;
     let input = open(&args.file)?;
     let limit = args.count.unwrap_or(u64::MAX);
     if limit == 0 {
@@ -102,6 +115,7 @@ pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> 
     let make = || DecodeWork {
         opts,
         args,
+        filter: filter.as_ref(),
         packet: Packet::default(),
         writer: PacketWriter::new(time_mode(args.time)),
     };

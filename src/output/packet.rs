@@ -503,6 +503,18 @@ pub fn rcode_name(r: u16) -> &'static str {
 /// Every layer as an indented tree, from the packet's JSON form so that no
 /// field is left out of one view and shown in the other.
 fn tree(p: &Packet, s: &mut Buf) {
+    let _ = writeln!(
+        s,
+        "    frame: {} bytes on the wire, {} captured, linktype {}{}, {}",
+        p.len,
+        p.caplen,
+        p.linktype,
+        p.iface
+            .map_or_else(String::new, |i| format!(", interface {i}")),
+        p.ts.rfc3339()
+    );
+    // the JSON form, in layer order, so no field is left out of one view
+    // and shown in the other
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(p) else {
         return;
     };
@@ -515,16 +527,6 @@ fn tree(p: &Packet, s: &mut Buf) {
         }
         node(s, 1, &k, &v);
     }
-    let _ = writeln!(
-        s,
-        "    frame: {} bytes on the wire, {} captured, linktype {}{}, {}",
-        p.len,
-        p.caplen,
-        p.linktype,
-        p.iface
-            .map_or_else(String::new, |i| format!(", interface {i}")),
-        p.ts.rfc3339()
-    );
 }
 
 fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
@@ -544,11 +546,21 @@ fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
         Value::Array(a) => {
             let _ = writeln!(s, "{pad}{key}:");
             for (i, x) in a.iter().enumerate() {
-                node(s, depth + 1, &format!("[{i}]"), x);
+                match x {
+                    // a flat object on one line: `- kind mss, value 1460`
+                    Value::Object(m) if m.values().all(|v| !v.is_object()) => {
+                        let fields: Vec<String> = m
+                            .iter()
+                            .map(|(k, v)| format!("{k} {}", scalar(v)))
+                            .collect();
+                        let _ = writeln!(s, "{pad}    - {}", fields.join(", "));
+                    }
+                    _ => node(s, depth + 1, &format!("[{i}]"), x),
+                }
             }
         }
         _ => {
-            let hex = matches!(key, "ethertype" | "checksum" | "tpid" | "protocol") && v.is_u64();
+            let hex = matches!(key, "ethertype" | "checksum" | "tpid" | "ptype") && v.is_u64();
             let text = if hex {
                 format!("0x{:04x} ({})", v.as_u64().unwrap_or(0), v)
             } else {
