@@ -13,6 +13,7 @@
 // Library code reports errors; it does not unwrap them (tests may).
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod error;

@@ -52,6 +52,7 @@ pub fn decode_into(frame: &Frame<'_>, p: &mut Packet) {
     p.dns = None;
     p.errors.clear();
     let data = frame.data;
+    p.frame_base = data.as_ptr() as usize;
     let sliced = match frame.linktype {
         1 => match LaxSlicedPacket::from_ethernet(data) {
             Ok(s) => Some(s),
@@ -274,6 +275,7 @@ fn fixed_transport(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) {
                 urgent: wire::be16(b, 18),
                 options: Vec::new(),
                 payload_len: 0,
+                payload_offset: 0,
             });
         }
         IpNumber::UDP if b.len() >= 8 => {
@@ -283,6 +285,7 @@ fn fixed_transport(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) {
                 length: wire::be16(b, 4),
                 checksum: wire::be16(b, 6),
                 payload_len: 0,
+                payload_offset: 0,
             });
         }
         _ => {}
@@ -480,6 +483,7 @@ fn transport(p: &mut Packet, t: &TransportSlice<'_>) {
                 urgent: t.urgent_pointer(),
                 options,
                 payload_len: t.payload().len(),
+                payload_offset: (t.payload().as_ptr() as usize).wrapping_sub(p.frame_base),
             });
             dns(
                 p,
@@ -495,6 +499,7 @@ fn transport(p: &mut Packet, t: &TransportSlice<'_>) {
                 length: u.length(),
                 checksum: u.checksum(),
                 payload_len: u.payload().len(),
+                payload_offset: (u.payload().as_ptr() as usize).wrapping_sub(p.frame_base),
             });
             dns(
                 p,

@@ -69,6 +69,21 @@ pub enum Command {
     /// netray --json decode - < trace.pcap | jq .tcp
     Decode(DecodeArgs),
 
+    /// Capture statistics: counts and rates, protocol hierarchy,
+    /// conversations (IP, TCP, UDP), endpoints, TCP connection outcomes,
+    /// ARP activity.
+    ///
+    /// Example: netray stats trace.pcap --top 10
+    Stats(StatsArgs),
+
+    /// The reassembled payload of one TCP connection, in order, both
+    /// directions marked: by stream index (as `stats` numbers TCP
+    /// conversations) or by its two endpoints.
+    ///
+    /// Examples: netray follow trace.pcap 0;
+    /// netray follow trace.pcap 192.0.2.1:40000 198.51.100.2:80 --hex
+    Follow(FollowArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -249,6 +264,55 @@ pub struct DecodeArgs {
     #[arg(long, alias = "offset", value_name = "N", default_value_t = 0)]
     pub skip: u64,
     /// A file that ends inside a record is an error (exit 4), not a warning.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `netray stats` options.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The capture file; `-` reads stdin.
+    pub file: String,
+    /// Count only packets matching a filter.
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Rows per table in the human view (0 = all).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+    /// A file that ends inside a record is an error (exit 4).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Which direction `follow` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Both, marked.
+    Both,
+    /// Client to server only.
+    Client,
+    /// Server to client only.
+    Server,
+}
+
+/// `netray follow` options.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// The capture file; `-` reads stdin.
+    pub file: String,
+    /// A stream index, or two endpoints ADDR:PORT ADDR:PORT ([v6]:port).
+    #[arg(required = true, num_args = 1..=2, value_name = "STREAM|ENDPOINT")]
+    pub stream: Vec<String>,
+    /// Show hex and ASCII instead of text.
+    #[arg(long)]
+    pub hex: bool,
+    /// Write the raw bytes to FILE instead of showing them.
+    #[arg(long, value_name = "FILE")]
+    pub raw: Option<PathBuf>,
+    /// Which direction to show or write.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+    pub direction: DirectionArg,
+    /// A file that ends inside a record is an error (exit 4).
     #[arg(long)]
     pub strict: bool,
 }

@@ -3,14 +3,17 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 
-use super::args::{DecodeArgs, TimeArg};
+use super::args::{DecodeArgs, DirectionArg, FollowArgs, StatsArgs, TimeArg};
+use crate::analysis::follow::{Follower, Piece, Select};
+use crate::analysis::stats::Collector;
 use crate::capture::pipeline::{self, Work};
-use crate::capture::{decode_into, Frame, ReadSummary, Timestamp};
-use crate::error::EXIT_IO;
+use crate::capture::{decode_into, read_frames, Flow, Frame, ReadSummary, Timestamp};
+use crate::error::{EXIT_IO, EXIT_NEGATIVE};
 use crate::filter::Filter;
 use crate::model::packet::Packet;
 use crate::output::packet::{PacketWriter, TimeMode};
-use crate::output::{self, packet_json, Format, Options};
+use crate::output::stats::{FollowText, StatsView};
+use crate::output::{self, ndjson, packet_json, Format, Options};
 use crate::{Error, Result};
 
 /// Opens a capture, `-` meaning stdin.
@@ -130,4 +133,250 @@ pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> 
     out.flush().map_err(|e| Error::io("writing output", e))?;
     check_truncated(&args.file, &summary, args.strict)?;
     Ok(0)
+}
+
+pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Result<u8> {
+    let filter = compile(args.filter.as_ref())?;
+    let input = open(&args.file)?;
+    let mut collector = Collector::new();
+    let mut p = Packet::default();
+    let summary = read_frames(input, |frame| {
+        decode_into(frame, &mut p);
+        if filter.as_ref().is_none_or(|f| f.matches(&p)) {
+            collector.add(&p);
+        }
+        Ok(Flow::Continue)
+    })
+    .map_err(|source| Error::Capture {
+        path: args.file.clone(),
+        source,
+    })?;
+    let report = collector.finish(&args.file, &summary);
+    output::emit(
+        &StatsView {
+            stats: &report,
+            top: args.top,
+        },
+        opts,
+        out,
+    )
+    .map_err(|e| Error::io("writing output", e))?;
+    check_truncated(&args.file, &summary, args.strict)?;
+    Ok(0)
+}
+
+/// One piece of a followed stream in JSON.
+#[derive(serde::Serialize)]
+struct PieceJson<'a> {
+    from: &'a str,
+    to: &'a str,
+    offset: u64,
+    len: u64,
+    /// The bytes in hex (absent for a gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<String>,
+    gap: bool,
+}
+
+fn endpoint_text(e: (std::net::IpAddr, u16)) -> String {
+    std::net::SocketAddr::new(e.0, e.1).to_string()
+}
+
+pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> Result<u8> {
+    let select = match args.stream.as_slice() {
+        [one] => Select::Index(one.parse().map_err(|_| {
+            Error::Usage(format!(
+                "'{one}' is not a stream index; give an index or two endpoints ADDR:PORT ADDR:PORT"
+            ))
+        })?),
+        [a, b] => {
+            let parse = |t: &str| {
+                t.parse::<std::net::SocketAddr>()
+                    .map(|s| (s.ip(), s.port()))
+                    .map_err(|_| {
+                        Error::Usage(format!(
+                            "'{t}' is not an endpoint ADDR:PORT (IPv6: [ADDR]:PORT)"
+                        ))
+                    })
+            };
+            Select::Tuple(parse(a)?, parse(b)?)
+        }
+        _ => return Err(Error::Usage("give a stream index or two endpoints".into())),
+    };
+    let input = open(&args.file)?;
+    let mut raw = match &args.raw {
+        Some(path) => Some(std::io::BufWriter::new(File::create(path).map_err(
+            |source| Error::File {
+                path: path.clone(),
+                source,
+            },
+        )?)),
+        None => None,
+    };
+    let want = |from_client: bool| match args.direction {
+        DirectionArg::Both => true,
+        DirectionArg::Client => from_client,
+        DirectionArg::Server => !from_client,
+    };
+    let mut follower = Follower::new(select);
+    let mut text = FollowText::default();
+    let mut p = Packet::default();
+    let mut failed: Option<std::io::Error> = None;
+    let mut sent = [0u64; 2];
+    let mut handle = |piece: Piece<'_>,
+                      ends: Option<((std::net::IpAddr, u16), (std::net::IpAddr, u16))>,
+                      failed: &mut Option<std::io::Error>| {
+        if failed.is_some() {
+            return;
+        }
+        let Some((client, server)) = ends else { return };
+        let (from_client, offset, len, data) = match piece {
+            Piece::Data {
+                from_client,
+                offset,
+                data,
+            } => (from_client, offset, data.len() as u64, Some(data)),
+            Piece::Gap {
+                from_client,
+                offset,
+                len,
+            } => (from_client, offset, len, None),
+        };
+        if !want(from_client) {
+            return;
+        }
+        let (src, dst) = if from_client {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        let (src, dst) = (endpoint_text(src), endpoint_text(dst));
+        if data.is_some() {
+            sent[usize::from(!from_client)] += len;
+        }
+        let r = if let Some(w) = raw.as_mut() {
+            data.map_or(Ok(()), |d| w.write_all(d))
+        } else if opts.format == Format::Json {
+            let hex = data.map(|d| d.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            ndjson(
+                &PieceJson {
+                    from: &src,
+                    to: &dst,
+                    offset,
+                    len,
+                    data: hex,
+                    gap: data.is_none(),
+                },
+                &mut *out,
+            )
+        } else {
+            let label = format!("{} {src} -> {dst}", if from_client { ">>>" } else { "<<<" });
+            match data {
+                Some(d) => text.data(opts, &label, from_client, d, args.hex, &mut *out),
+                None => writeln!(
+                    out,
+                    "\n[{len} bytes missing at offset {offset} of {src} -> {dst}]"
+                ),
+            }
+        };
+        if let Err(e) = r {
+            *failed = Some(e);
+        }
+    };
+    let summary = read_frames(input, |frame| {
+        decode_into(frame, &mut p);
+        let ends = follower.endpoints();
+        let mut pieces: Vec<(Piece<'static>, Vec<u8>)> = Vec::new();
+        follower.add(&p, frame.data, &mut |piece| pieces.push(owned(piece)));
+        let ends = follower.endpoints().or(ends);
+        for (piece, bytes) in pieces {
+            handle(restore(piece, &bytes), ends, &mut failed);
+        }
+        match failed.take() {
+            Some(e) => Err(e),
+            None => Ok(Flow::Continue),
+        }
+    })
+    .map_err(|source| Error::Capture {
+        path: args.file.clone(),
+        source,
+    })?;
+    let ends = follower.endpoints();
+    let mut tail: Vec<(Piece<'static>, Vec<u8>)> = Vec::new();
+    follower.finish(&mut |piece| tail.push(owned(piece)));
+    for (piece, bytes) in tail {
+        handle(restore(piece, &bytes), ends, &mut failed);
+    }
+    if let Some(e) = failed {
+        return Err(Error::io("writing output", e));
+    }
+    if let Some(w) = raw.as_mut() {
+        w.flush()
+            .map_err(|e| Error::io("writing the raw stream", e))?;
+    }
+    check_truncated(&args.file, &summary, args.strict)?;
+    let Some((client, server)) = ends else {
+        output::warn(&format!("{}: no such TCP stream", args.file));
+        return Ok(EXIT_NEGATIVE);
+    };
+    if opts.format == Format::Human && raw.is_none() {
+        writeln!(
+            out,
+            "\n=== {} packets; {} -> {}: {} bytes; {} -> {}: {} bytes",
+            follower.packets,
+            endpoint_text(client),
+            endpoint_text(server),
+            sent[0],
+            endpoint_text(server),
+            endpoint_text(client),
+            sent[1]
+        )
+        .map_err(|e| Error::io("writing output", e))?;
+    }
+    Ok(0)
+}
+
+/// A piece with its bytes moved out, so the follower's borrow ends.
+fn owned(p: Piece<'_>) -> (Piece<'static>, Vec<u8>) {
+    match p {
+        Piece::Data {
+            from_client,
+            offset,
+            data,
+        } => (
+            Piece::Data {
+                from_client,
+                offset,
+                data: &[],
+            },
+            data.to_vec(),
+        ),
+        Piece::Gap {
+            from_client,
+            offset,
+            len,
+        } => (
+            Piece::Gap {
+                from_client,
+                offset,
+                len,
+            },
+            Vec::new(),
+        ),
+    }
+}
+
+fn restore<'a>(p: Piece<'static>, bytes: &'a [u8]) -> Piece<'a> {
+    match p {
+        Piece::Data {
+            from_client,
+            offset,
+            ..
+        } => Piece::Data {
+            from_client,
+            offset,
+            data: bytes,
+        },
+        gap => gap,
+    }
 }

@@ -54,6 +54,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
     match cli.command {
         Command::Subnet(cmd) => subnet::run(cmd, &opts, out),
         Command::Decode(args) => capture::decode(&args, &opts, out),
+        Command::Stats(args) => capture::stats(&args, &opts, out),
+        Command::Follow(args) => capture::follow(&args, &opts, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "netray", out);
             Ok(0)

@@ -5,5 +5,6 @@
 //! renders them as tables or JSON. Nothing here does I/O.
 
 pub mod packet;
+pub mod stats;
 pub mod subnet;
 pub mod text;

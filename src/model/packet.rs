@@ -199,6 +199,10 @@ pub struct Packet {
     /// Where decoding stopped, per layer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<LayerError>,
+    /// The address of the frame's first byte while it is decoded, to
+    /// locate payloads (not part of the JSON).
+    #[serde(skip)]
+    pub frame_base: usize,
 }
 
 /// A Linux cooked or BSD loopback link header.
@@ -406,6 +410,9 @@ pub struct Tcp {
     pub options: Vec<TcpOpt>,
     /// Payload bytes captured.
     pub payload_len: usize,
+    /// Where the payload starts in the frame's bytes (not in the JSON).
+    #[serde(skip)]
+    pub payload_offset: usize,
 }
 
 /// TCP flag names, most significant first, joined by commas; computed
@@ -515,6 +522,9 @@ pub struct Udp {
     pub checksum: u16,
     /// Payload bytes captured.
     pub payload_len: usize,
+    /// Where the payload starts in the frame's bytes (not in the JSON).
+    #[serde(skip)]
+    pub payload_offset: usize,
 }
 
 /// ICMPv4 or ICMPv6.

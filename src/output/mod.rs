@@ -8,6 +8,7 @@
 
 pub mod packet;
 pub mod packet_json;
+pub mod stats;
 mod style;
 pub mod subnet;
 

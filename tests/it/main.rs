@@ -7,6 +7,7 @@
 //!   Python's ipaddress (ignored unless those are installed; .ci/run
 //!   installs them).
 
+mod capture;
 mod cli;
 mod conformance;
 mod peers;

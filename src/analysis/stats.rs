@@ -1,0 +1,384 @@
+//! `stats`: counts, protocol hierarchy, conversations, endpoints, TCP
+//! connection outcomes and ARP activity, accumulated packet by packet.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use crate::model::packet::{Mac, Packet, Timestamp};
+use crate::model::stats::{ArpSummary, Conversation, Endpoint, ProtoRow, Stats, TcpSummary};
+
+/// A conversation key: the two ends in a canonical order.
+type Key = (IpAddr, u16, IpAddr, u16);
+
+#[derive(Debug, Clone)]
+struct Conv {
+    index: usize,
+    /// The side seen first.
+    a: (IpAddr, u16),
+    b: (IpAddr, u16),
+    ab: (u64, u64),
+    ba: (u64, u64),
+    first: Timestamp,
+    last: Timestamp,
+    /// TCP: SYN from A, SYN-ACK from B, ACK from A after it, FINs, RST.
+    syn: bool,
+    synack: bool,
+    established: bool,
+    fin_a: bool,
+    fin_b: bool,
+    rst: bool,
+}
+
+impl Conv {
+    fn new(index: usize, a: (IpAddr, u16), b: (IpAddr, u16), ts: Timestamp) -> Self {
+        Conv {
+            index,
+            a,
+            b,
+            ab: (0, 0),
+            ba: (0, 0),
+            first: ts,
+            last: ts,
+            syn: false,
+            synack: false,
+            established: false,
+            fin_a: false,
+            fin_b: false,
+            rst: false,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    map: HashMap<Key, Conv>,
+}
+
+impl Table {
+    /// The conversation of (src, dst), created when new; and whether the
+    /// packet goes A to B.
+    fn get(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16), ts: Timestamp) -> (&mut Conv, bool) {
+        let key = if src <= dst {
+            (src.0, src.1, dst.0, dst.1)
+        } else {
+            (dst.0, dst.1, src.0, src.1)
+        };
+        let n = self.map.len();
+        let c = self
+            .map
+            .entry(key)
+            .or_insert_with(|| Conv::new(n, src, dst, ts));
+        let ab = c.a == src;
+        (c, ab)
+    }
+}
+
+/// Accumulates statistics packet by packet.
+#[derive(Debug, Default)]
+pub struct Collector {
+    packets: u64,
+    bytes: u64,
+    captured: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    protocols: BTreeMap<String, (usize, u64, u64, usize)>,
+    order: usize,
+    ip: Table,
+    tcp: Table,
+    udp: Table,
+    endpoints: HashMap<IpAddr, [u64; 4]>,
+    arp: ArpSummary,
+    arp_macs: HashMap<IpAddr, Vec<Mac>>,
+}
+
+impl Collector {
+    /// A new, empty collector.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one packet.
+    pub fn add(&mut self, p: &Packet) {
+        self.packets += 1;
+        let len = u64::from(p.len);
+        self.bytes += len;
+        self.captured += u64::from(p.caplen);
+        self.first = Some(self.first.map_or(p.ts, |f| f.min(p.ts)));
+        self.last = Some(self.last.map_or(p.ts, |l| l.max(p.ts)));
+        self.hierarchy(p, len);
+        let ips = match (&p.ipv4, &p.ipv6) {
+            (Some(v4), None) => Some((IpAddr::V4(v4.src), IpAddr::V4(v4.dst))),
+            (_, Some(v6)) => Some((IpAddr::V6(v6.src), IpAddr::V6(v6.dst))),
+            _ => None,
+        };
+        if let Some((src, dst)) = ips {
+            let (c, ab) = self.ip.get((src, 0), (dst, 0), p.ts);
+            bump(c, ab, len, p.ts);
+            let e = self.endpoints.entry(src).or_default();
+            e[0] += 1;
+            e[1] += len;
+            let e = self.endpoints.entry(dst).or_default();
+            e[2] += 1;
+            e[3] += len;
+            if let Some(t) = &p.tcp {
+                let (c, ab) = self.tcp.get((src, t.src_port), (dst, t.dst_port), p.ts);
+                bump(c, ab, len, p.ts);
+                let (syn, ack, fin, rst) = (
+                    t.flags & 2 != 0,
+                    t.flags & 0x10 != 0,
+                    t.flags & 1 != 0,
+                    t.flags & 4 != 0,
+                );
+                if syn && !ack && ab {
+                    c.syn = true;
+                }
+                if syn && ack && !ab && c.syn {
+                    c.synack = true;
+                }
+                if ack && !syn && ab && c.synack {
+                    c.established = true;
+                }
+                if fin {
+                    if ab {
+                        c.fin_a = true;
+                    } else {
+                        c.fin_b = true;
+                    }
+                }
+                if rst {
+                    c.rst = true;
+                }
+            } else if let Some(u) = &p.udp {
+                let (c, ab) = self.udp.get((src, u.src_port), (dst, u.dst_port), p.ts);
+                bump(c, ab, len, p.ts);
+            }
+        }
+        if let Some(a) = &p.arp {
+            match a.op {
+                1 => self.arp.requests += 1,
+                2 => self.arp.replies += 1,
+                _ => {}
+            }
+            if a.sender_ip.is_some() && a.sender_ip == a.target_ip {
+                self.arp.gratuitous += 1;
+            }
+            if let (Some(ip), Some(mac)) = (a.sender_ip, a.sender_mac) {
+                if !ip.is_unspecified() {
+                    let macs = self.arp_macs.entry(IpAddr::V4(ip)).or_default();
+                    if !macs.contains(&mac) {
+                        macs.push(mac);
+                    }
+                }
+            }
+        }
+    }
+
+    fn hierarchy(&mut self, p: &Packet, len: u64) {
+        let mut path = String::with_capacity(32);
+        let mut push = |c: &mut Collector, name: &str| {
+            if !path.is_empty() {
+                path.push(':');
+            }
+            path.push_str(name);
+            let depth = path.matches(':').count();
+            let order = c.order;
+            let e = c
+                .protocols
+                .entry(path.clone())
+                .or_insert((depth, 0, 0, order));
+            if e.1 == 0 {
+                c.order += 1;
+            }
+            e.1 += 1;
+            e.2 += len;
+        };
+        let link = if p.eth.is_some() {
+            "eth"
+        } else if let Some(c) = &p.cooked {
+            c.kind
+        } else {
+            "raw"
+        };
+        push(self, link);
+        if !p.vlan.is_empty() {
+            push(self, "vlan");
+        }
+        if p.arp.is_some() {
+            push(self, "arp");
+        }
+        if p.ipv4.is_some() {
+            push(self, "ipv4");
+        }
+        if p.ipv6.is_some() {
+            push(self, "ipv6");
+        }
+        for (present, name) in [
+            (p.tcp.is_some(), "tcp"),
+            (p.udp.is_some(), "udp"),
+            (p.icmp.is_some(), "icmp"),
+            (p.icmpv6.is_some(), "icmpv6"),
+            (p.igmp.is_some(), "igmp"),
+        ] {
+            if present {
+                push(self, name);
+            }
+        }
+        if p.dns.is_some() {
+            push(self, "dns");
+        }
+    }
+
+    /// The report.
+    pub fn finish(self, file: &str, summary: &crate::capture::ReadSummary) -> Stats {
+        let secs = |a: Timestamp, b: Timestamp| (b.as_nanos() - a.as_nanos()) as f64 / 1e9;
+        let first = self.first.unwrap_or_default();
+        let duration = match (self.first, self.last) {
+            (Some(a), Some(b)) => secs(a, b),
+            _ => 0.0,
+        };
+        let rate = |v: f64| if duration > 0.0 { v / duration } else { 0.0 };
+        let total = self.packets.max(1) as f64;
+        let mut protocols: Vec<(String, (usize, u64, u64, usize))> =
+            self.protocols.into_iter().collect();
+        // parents before children, siblings in order of first appearance
+        let orders: HashMap<String, usize> =
+            protocols.iter().map(|(k, v)| (k.clone(), v.3)).collect();
+        protocols.sort_by_key(|(k, _)| {
+            let mut key = Vec::new();
+            let mut prefix = String::new();
+            for part in k.split(':') {
+                if !prefix.is_empty() {
+                    prefix.push(':');
+                }
+                prefix.push_str(part);
+                key.push(orders.get(&prefix).copied().unwrap_or(usize::MAX));
+            }
+            key
+        });
+        let conv = |t: Table, tcp: bool| -> Vec<Conversation> {
+            let mut v: Vec<Conv> = t.map.into_values().collect();
+            v.sort_by_key(|c| c.index);
+            v.into_iter()
+                .map(|c| Conversation {
+                    index: c.index,
+                    a: c.a.0,
+                    a_port: (tcp || c.a.1 != 0 || c.b.1 != 0).then_some(c.a.1),
+                    b: c.b.0,
+                    b_port: (tcp || c.a.1 != 0 || c.b.1 != 0).then_some(c.b.1),
+                    packets_ab: c.ab.0,
+                    bytes_ab: c.ab.1,
+                    packets_ba: c.ba.0,
+                    bytes_ba: c.ba.1,
+                    start_s: secs(first, c.first),
+                    duration_s: secs(c.first, c.last),
+                    state: tcp.then(|| tcp_state(&c)),
+                })
+                .collect()
+        };
+        let mut tcp = TcpSummary::default();
+        for c in self.tcp.map.values() {
+            tcp.connections += 1;
+            if c.established {
+                tcp.handshake_completed += 1;
+            } else if c.syn && !c.synack {
+                tcp.syn_unanswered += 1;
+            }
+            if c.rst {
+                tcp.reset += 1;
+            } else if c.fin_a && c.fin_b {
+                tcp.closed += 1;
+            }
+        }
+        let mut endpoints: Vec<Endpoint> = self
+            .endpoints
+            .into_iter()
+            .map(|(address, e)| Endpoint {
+                address,
+                tx_packets: e[0],
+                tx_bytes: e[1],
+                rx_packets: e[2],
+                rx_bytes: e[3],
+            })
+            .collect();
+        endpoints.sort_by(|a, b| {
+            (b.tx_packets + b.rx_packets)
+                .cmp(&(a.tx_packets + a.rx_packets))
+                .then(a.address.cmp(&b.address))
+        });
+        let mut arp = self.arp;
+        arp.ips = self.arp_macs.len() as u64;
+        let mut dup: Vec<String> = self
+            .arp_macs
+            .iter()
+            .filter(|(_, m)| m.len() > 1)
+            .map(|(ip, m)| {
+                format!(
+                    "{ip} ({})",
+                    m.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        dup.sort();
+        arp.ips_with_several_macs = dup;
+        Stats {
+            file: file.to_string(),
+            format: summary.format.map(|f| match f {
+                crate::capture::Format::Pcap => "pcap",
+                crate::capture::Format::Pcapng => "pcapng",
+            }),
+            packets: self.packets,
+            bytes: self.bytes,
+            captured_bytes: self.captured,
+            first: self.first.map(|t| t.rfc3339()),
+            last: self.last.map(|t| t.rfc3339()),
+            duration_s: duration,
+            avg_pps: rate(self.packets as f64),
+            avg_bps: rate(self.bytes as f64 * 8.0),
+            linktypes: summary.linktypes.clone(),
+            truncated_at: summary.truncated_at,
+            protocols: protocols
+                .into_iter()
+                .map(|(path, (depth, packets, bytes, _))| ProtoRow {
+                    path,
+                    depth,
+                    packets,
+                    bytes,
+                    percent: 100.0 * packets as f64 / total,
+                })
+                .collect(),
+            ip_conversations: conv(self.ip, false),
+            tcp_conversations: conv(self.tcp, true),
+            udp_conversations: conv(self.udp, false),
+            endpoints,
+            tcp,
+            arp,
+        }
+    }
+}
+
+fn bump(c: &mut Conv, ab: bool, len: u64, ts: Timestamp) {
+    let d = if ab { &mut c.ab } else { &mut c.ba };
+    d.0 += 1;
+    d.1 += len;
+    c.first = c.first.min(ts);
+    c.last = c.last.max(ts);
+}
+
+fn tcp_state(c: &Conv) -> &'static str {
+    if c.rst {
+        "reset"
+    } else if c.fin_a && c.fin_b {
+        "closed"
+    } else if c.established {
+        "established"
+    } else if c.syn && !c.synack {
+        "syn-unanswered"
+    } else if c.synack {
+        "handshake-incomplete"
+    } else {
+        "no-handshake-seen"
+    }
+}

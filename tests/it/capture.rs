@@ -1,0 +1,411 @@
+//! `decode`, `stats` and `follow` on the project's own fixtures and on
+//! captures built in the test; peer checks against tshark on the shared
+//! corpus (ignored unless run with --include-ignored).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{have, netray, run};
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes a little-endian microsecond pcap of Ethernet frames.
+fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(&[
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ])
+    .unwrap();
+    for (i, d) in frames.iter().enumerate() {
+        let n = d.len() as u32;
+        f.write_all(&(1_700_000_000u32 + i as u32).to_le_bytes())
+            .unwrap();
+        f.write_all(&(i as u32 * 1000).to_le_bytes()).unwrap();
+        f.write_all(&n.to_le_bytes()).unwrap();
+        f.write_all(&n.to_le_bytes()).unwrap();
+        f.write_all(d).unwrap();
+    }
+}
+
+fn tcp(seq: u32, flags: &str, payload: &[u8], from_client: bool) -> Vec<u8> {
+    let (a, b) = ([192, 0, 2, 10], [198, 51, 100, 20]);
+    let (src, dst, sp, dp) = if from_client {
+        (a, b, 40000, 80)
+    } else {
+        (b, a, 80, 40000)
+    };
+    let mut t = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sp, dp, seq, 1000);
+    for f in flags.chars() {
+        t = match f {
+            'S' => t.syn(),
+            'A' => t.ack(1),
+            'F' => t.fin(),
+            'R' => t.rst(),
+            _ => t,
+        };
+    }
+    let mut v = Vec::new();
+    t.write(&mut v, payload).unwrap();
+    v
+}
+
+fn conversation(dir: &Path) -> PathBuf {
+    let path = dir.join("conv.pcap");
+    write_pcap(
+        &path,
+        &[
+            tcp(100, "S", b"", true),
+            tcp(900, "SA", b"", false),
+            tcp(101, "A", b"", true),
+            tcp(101, "A", b"GET /a", true),
+            tcp(113, "A", b"1.1\r\n\r\n", true), // ahead of a hole
+            tcp(107, "A", b" HTTP/", true),      // fills it
+            tcp(101, "A", b"GET /a", true),      // retransmission
+            tcp(901, "A", b"HTTP/1.1 200 OK\r\n\r\nhello", false),
+            tcp(120, "FA", b"", true),
+            tcp(925, "FA", b"", false),
+        ],
+    );
+    path
+}
+
+#[test]
+fn decode_the_fixture_in_every_view() {
+    let mix = fixture("mix.pcap");
+    let (code, out, err) = run(&["decode", &mix], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 300);
+    assert!(
+        out.lines()
+            .any(|l| l.contains("TCP [S]") && l.contains("mss 1460")),
+        "{out}"
+    );
+    assert!(out.contains("DNS/UDP query 0x"));
+    assert!(out.contains("ARP who-has"));
+    assert!(out.contains("vlan 100,20"));
+    assert!(out.contains("IPv4 fragment"));
+    assert!(out.contains("ICMPv6 echo-request"));
+    // JSON: one object a line, with the documented keys
+    let out = netray().args(["--json", "decode", &mix]).output().unwrap();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 300);
+    for (i, p) in lines.iter().enumerate() {
+        assert_eq!(p["n"], i as u64 + 1);
+        assert!(p["ts"].as_str().unwrap().ends_with('Z'));
+        assert!(p["eth"]["src"].is_string());
+    }
+    // -c, --skip, --time, -v, -x
+    let (_, out, _) = run(
+        &["decode", &mix, "-c", "3", "--skip", "10", "--time", "rel"],
+        "",
+    );
+    let first: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(first, ["11", "12", "13"]);
+    assert!(out.lines().next().unwrap().contains(" 0.000000 "), "{out}");
+    let (_, out, _) = run(&["decode", &mix, "-c", "1", "-v", "-x"], "");
+    assert!(
+        out.contains("    frame: ") && out.contains("    eth:") && out.contains("    0000  "),
+        "{out}"
+    );
+}
+
+#[test]
+fn decode_filters() {
+    let mix = fixture("mix.pcap");
+    let out = netray()
+        .args(["--json", "decode", &mix, "-f", "tcp and dst port 443"])
+        .output()
+        .unwrap();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|p| p["tcp"]["dst_port"] == 443));
+    let (code, out, _) = run(&["decode", &mix, "-f", "arp or icmp6"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .all(|l| l.contains("ARP") || l.contains("ICMPv6")),
+        "{out}"
+    );
+    let (code, _, err) = run(&["decode", &mix, "-f", "tcp and port 70000"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("column 14") && err.contains("larger than 65535"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decode_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    let whole = std::fs::read(fixture("mix.pcap")).unwrap();
+    std::fs::write(&cut, &whole[..whole.len() - 10]).unwrap();
+    let cut = cut.to_str().unwrap();
+    let (code, out, err) = run(&["decode", cut], "");
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 299);
+    assert!(
+        err.contains("ends inside a record at byte offset") && err.contains("299 whole packets"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    let (code, _, _) = run(&["decode", "--strict", cut], "");
+    assert_eq!(code, 4);
+    let (code, _, err) = run(&["decode", &fixture("sample.log")], "");
+    assert_eq!(code, 4);
+    assert!(err.contains("not a pcap or pcapng file"), "{err}");
+    let (code, _, err) = run(&["decode", "/nonexistent.pcap"], "");
+    assert_eq!(code, 4);
+    assert!(err.contains("/nonexistent.pcap"), "{err}");
+    // stdin
+    let out = netray()
+        .args(["decode", "-", "-c", "2"])
+        .write_stdin(whole)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    // empty input: nothing, exit 0
+    let (code, out, _) = run(&["decode", "-"], "");
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+fn follow_reassembles_out_of_order_and_retransmitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let conv = conversation(dir.path());
+    let conv = conv.to_str().unwrap();
+    let (code, out, _) = run(&["follow", conv, "0"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(">>> 192.0.2.10:40000 -> 198.51.100.20:80\nGET /a HTTP/1.1\r\n\r\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains("<<< 198.51.100.20:80 -> 192.0.2.10:40000\nHTTP/1.1 200 OK\r\n\r\nhello"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains("10 packets; 192.0.2.10:40000 -> 198.51.100.20:80: 19 bytes"),
+        "{out}"
+    );
+    // by endpoints, either order; raw bytes to a file, one direction
+    let raw = dir.path().join("server.bin");
+    let (code, _, _) = run(
+        &[
+            "follow",
+            conv,
+            "198.51.100.20:80",
+            "192.0.2.10:40000",
+            "--direction",
+            "server",
+            "--raw",
+            raw.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read(&raw).unwrap(),
+        b"HTTP/1.1 200 OK\r\n\r\nhello"
+    );
+    let out = netray()
+        .args(["--json", "follow", conv, "0"])
+        .output()
+        .unwrap();
+    let pieces: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(pieces[0]["from"], "192.0.2.10:40000");
+    assert_eq!(pieces[0]["data"], "474554202f61");
+    let (code, _, err) = run(&["follow", conv, "1"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("no such TCP stream"), "{err}");
+    assert_eq!(run(&["follow", conv, "nope"], "").0, 2);
+}
+
+#[test]
+fn stats_counts_conversations_and_handshakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let conv = conversation(dir.path());
+    let out = netray()
+        .args(["--json", "stats", conv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["packets"], 10);
+    assert_eq!(s["tcp"]["connections"], 1);
+    assert_eq!(s["tcp"]["handshake_completed"], 1);
+    assert_eq!(s["tcp"]["closed"], 1);
+    let c = &s["tcp_conversations"][0];
+    assert_eq!(
+        (
+            c["a"].as_str(),
+            c["a_port"].as_u64(),
+            c["packets_ab"].as_u64(),
+            c["packets_ba"].as_u64()
+        ),
+        (Some("192.0.2.10"), Some(40000), Some(7), Some(3))
+    );
+    assert_eq!(c["state"], "closed");
+    let paths: Vec<&str> = s["protocols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["eth", "eth:ipv4", "eth:ipv4:tcp"]);
+    // the fixture: every layer the generator makes shows in the hierarchy
+    let (code, out, _) = run(&["stats", &fixture("mix.pcap")], "");
+    assert_eq!(code, 0);
+    for want in [
+        "Protocol hierarchy",
+        "vlan",
+        "arp",
+        "ipv6",
+        "icmpv6",
+        "dns",
+        "TCP conversations",
+        "Endpoints",
+        "ARP:",
+    ] {
+        assert!(out.contains(want), "{want} missing:\n{out}");
+    }
+    let (_, out, _) = run(&["stats", &fixture("mix.pcap"), "-f", "udp"], "");
+    assert!(
+        out.contains("Packets     ") && !out.contains("TCP conversations"),
+        "{out}"
+    );
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")
+}
+
+#[test]
+#[ignore = "needs tshark and ../shared/captures"]
+fn stats_tcp_conversations_agree_with_tshark() {
+    assert!(have("tshark"), "tshark is not installed");
+    for name in [
+        "ssh.pcap",
+        "many-protocols.pcap",
+        "bgp-4byte-asn.pcap",
+        "dns_tcp.pcap",
+        "pcapng-example.pcapng",
+    ] {
+        let file = corpus().join(name);
+        let t = std::process::Command::new("tshark")
+            .args(["-n", "-q", "-z", "conv,tcp", "-r"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let mut theirs: Vec<(String, u64)> = String::from_utf8_lossy(&t.stdout)
+            .lines()
+            .filter(|l| l.contains("<->"))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let mut ends = [w[0].to_string(), w[2].to_string()];
+                ends.sort();
+                // frames <-, bytes (with unit), frames ->, ...: the total is the 3rd frames column
+                let frames: Vec<u64> = w.iter().skip(3).filter_map(|x| x.parse().ok()).collect();
+                (ends.join(" "), frames[0] + frames[2])
+            })
+            .collect();
+        let out = netray()
+            .args(["--json", "stats"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut ours: Vec<(String, u64)> = s["tcp_conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let mut ends = [
+                    format!("{}:{}", c["a"].as_str().unwrap(), c["a_port"]),
+                    format!("{}:{}", c["b"].as_str().unwrap(), c["b_port"]),
+                ];
+                ends.sort();
+                (
+                    ends.join(" "),
+                    c["packets_ab"].as_u64().unwrap() + c["packets_ba"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        theirs.sort();
+        ours.sort();
+        assert_eq!(ours, theirs, "{name}");
+    }
+}
+
+#[test]
+#[ignore = "needs tshark and ../shared/captures"]
+fn follow_agrees_with_tshark() {
+    assert!(have("tshark"), "tshark is not installed");
+    for (name, stream) in [
+        ("dns_tcp.pcap", 0),
+        ("ssh.pcap", 0),
+        ("many-protocols.pcap", 99),
+        ("many-protocols.pcap", 2),
+    ] {
+        let file = corpus().join(name);
+        let t = std::process::Command::new("tshark")
+            .args(["-n", "-q", "-z", &format!("follow,tcp,raw,{stream}"), "-r"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&t.stdout);
+        // tshark: client lines flush left, server lines indented by a tab
+        let (mut client, mut server) = (String::new(), String::new());
+        for line in text
+            .lines()
+            .skip_while(|l| !l.starts_with("Node 1:"))
+            .skip(1)
+        {
+            if line.starts_with('=') {
+                break;
+            }
+            if let Some(h) = line.strip_prefix('\t') {
+                server.push_str(h.trim());
+            } else {
+                client.push_str(line.trim());
+            }
+        }
+        let hex = |dir: &str| {
+            let out = netray()
+                .args(["--json", "follow"])
+                .arg(&file)
+                .arg(stream.to_string())
+                .args(["--direction", dir])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter_map(|p| p["data"].as_str().map(str::to_string))
+                .collect::<String>()
+        };
+        assert!(
+            !client.is_empty() && !server.is_empty(),
+            "{name}: tshark output not understood"
+        );
+        assert_eq!(hex("client"), client, "{name} stream {stream} client");
+        assert_eq!(hex("server"), server, "{name} stream {stream} server");
+    }
+}
