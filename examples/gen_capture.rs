@@ -32,18 +32,22 @@ const MACS: [[u8; 6]; 4] = [
     [0x3c, 0xfd, 0xfe, 0x01, 0x02, 0x03],
 ];
 
+/// One of 96 hosts: a LAN of 32 and two remote networks of 32, so that
+/// the capture has as many IP conversations as a site's traffic, not one
+/// per packet.
 fn v4(r: &mut Rng) -> [u8; 4] {
+    let host = (1 + r.below(32)) as u8;
     match r.below(3) {
-        0 => [192, 0, 2, (1 + r.below(254)) as u8],
-        1 => [198, 51, 100, (1 + r.below(254)) as u8],
-        _ => [203, 0, 113, (1 + r.below(254)) as u8],
+        0 => [192, 0, 2, host],
+        1 => [198, 51, 100, host],
+        _ => [203, 0, 113, host],
     }
 }
 
 fn v6(r: &mut Rng) -> [u8; 16] {
     let mut a = [0u8; 16];
     a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-    a[15] = (1 + r.below(254)) as u8;
+    a[15] = (1 + r.below(32)) as u8;
     a[7] = r.below(4) as u8;
     a
 }

@@ -1,7 +1,7 @@
 //! `stats`: counts, protocol hierarchy, conversations, endpoints, TCP
 //! connection outcomes and ARP activity, accumulated packet by packet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::model::packet::{Mac, Packet, Timestamp};
@@ -9,6 +9,17 @@ use crate::model::stats::{ArpSummary, Conversation, Endpoint, ProtoRow, Stats, T
 
 /// A conversation key: the two ends in a canonical order.
 type Key = (IpAddr, u16, IpAddr, u16);
+
+/// Flow tables are hashed with foldhash: several times faster than SipHash
+/// on these small keys, and still seeded per process, so a crafted capture
+/// cannot choose collisions.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Layers of the protocol hierarchy, as bits of a packet's path.
+const LAYERS: [&str; 16] = [
+    "eth", "sll", "sll2", "null", "loop", "raw", "vlan", "arp", "ipv4", "ipv6", "tcp", "udp",
+    "icmp", "icmpv6", "igmp", "dns",
+];
 
 #[derive(Debug, Clone)]
 struct Conv {
@@ -51,7 +62,9 @@ impl Conv {
 
 #[derive(Debug, Default)]
 struct Table {
-    map: HashMap<Key, Conv>,
+    /// Key to position in `convs` (which is the stream index).
+    map: Map<Key, u32>,
+    convs: Vec<Conv>,
 }
 
 impl Table {
@@ -63,11 +76,16 @@ impl Table {
         } else {
             (dst.0, dst.1, src.0, src.1)
         };
-        let n = self.map.len();
-        let c = self
+        let n = self.convs.len();
+        let i = *self
             .map
             .entry(key)
-            .or_insert_with(|| Conv::new(n, src, dst, ts));
+            .or_insert_with(|| u32::try_from(n).unwrap_or(u32::MAX)) as usize;
+        if i == n {
+            self.convs.push(Conv::new(n, src, dst, ts));
+        }
+        let last = self.convs.len() - 1;
+        let c = &mut self.convs[i.min(last)];
         let ab = c.a == src;
         (c, ab)
     }
@@ -81,14 +99,15 @@ pub struct Collector {
     captured: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    protocols: BTreeMap<String, (usize, u64, u64, usize)>,
-    order: usize,
+    /// Packets and bytes per full layer path (a bit set of LAYERS), with
+    /// the order the path was first seen.
+    paths: Map<u32, (u64, u64, usize)>,
     ip: Table,
     tcp: Table,
     udp: Table,
-    endpoints: HashMap<IpAddr, [u64; 4]>,
+    endpoints: Map<IpAddr, [u64; 4]>,
     arp: ArpSummary,
-    arp_macs: HashMap<IpAddr, Vec<Mac>>,
+    arp_macs: Map<IpAddr, Vec<Mac>>,
 }
 
 impl Collector {
@@ -174,58 +193,87 @@ impl Collector {
     }
 
     fn hierarchy(&mut self, p: &Packet, len: u64) {
-        let mut path = String::with_capacity(32);
-        let mut push = |c: &mut Collector, name: &str| {
-            if !path.is_empty() {
-                path.push(':');
-            }
-            path.push_str(name);
-            let depth = path.matches(':').count();
-            let order = c.order;
-            let e = c
-                .protocols
-                .entry(path.clone())
-                .or_insert((depth, 0, 0, order));
-            if e.1 == 0 {
-                c.order += 1;
-            }
-            e.1 += 1;
-            e.2 += len;
-        };
         let link = if p.eth.is_some() {
-            "eth"
+            0
         } else if let Some(c) = &p.cooked {
-            c.kind
+            match c.kind {
+                "sll" => 1,
+                "sll2" => 2,
+                "null" => 3,
+                _ => 4,
+            }
         } else {
-            "raw"
+            5
         };
-        push(self, link);
-        if !p.vlan.is_empty() {
-            push(self, "vlan");
-        }
-        if p.arp.is_some() {
-            push(self, "arp");
-        }
-        if p.ipv4.is_some() {
-            push(self, "ipv4");
-        }
-        if p.ipv6.is_some() {
-            push(self, "ipv6");
-        }
-        for (present, name) in [
-            (p.tcp.is_some(), "tcp"),
-            (p.udp.is_some(), "udp"),
-            (p.icmp.is_some(), "icmp"),
-            (p.icmpv6.is_some(), "icmpv6"),
-            (p.igmp.is_some(), "igmp"),
+        let mut bits = 1u32 << link;
+        for (present, bit) in [
+            (!p.vlan.is_empty(), 6),
+            (p.arp.is_some(), 7),
+            (p.ipv4.is_some(), 8),
+            (p.ipv6.is_some(), 9),
+            (p.tcp.is_some(), 10),
+            (p.udp.is_some(), 11),
+            (p.icmp.is_some(), 12),
+            (p.icmpv6.is_some(), 13),
+            (p.igmp.is_some(), 14),
+            (p.dns.is_some(), 15),
         ] {
             if present {
-                push(self, name);
+                bits |= 1 << bit;
             }
         }
-        if p.dns.is_some() {
-            push(self, "dns");
+        let order = self.paths.len();
+        let e = self.paths.entry(bits).or_insert((0, 0, order));
+        e.0 += 1;
+        e.1 += len;
+    }
+
+    /// The hierarchy: every prefix of every path, with the sums of the
+    /// paths under it, parents before children, siblings in order of
+    /// first appearance.
+    fn protocols(paths: &Map<u32, (u64, u64, usize)>, total: f64) -> Vec<ProtoRow> {
+        let mut nodes: HashMap<String, (u64, u64, Vec<usize>)> = HashMap::new();
+        let mut sorted: Vec<(&u32, &(u64, u64, usize))> = paths.iter().collect();
+        sorted.sort_by_key(|(_, v)| v.2);
+        for (bits, &(packets, bytes, order)) in sorted {
+            let mut prefix = String::new();
+            let mut key = Vec::new();
+            for (i, part) in LAYERS.iter().enumerate() {
+                if bits & (1 << i) == 0 {
+                    continue;
+                }
+                if !prefix.is_empty() {
+                    prefix.push(':');
+                }
+                prefix.push_str(part);
+                let e = nodes.entry(prefix.clone()).or_insert_with(|| {
+                    key.push(order);
+                    (0, 0, key.clone())
+                });
+                // the prefix's key, made when it was first seen
+                key.clone_from(&e.2);
+                e.0 += packets;
+                e.1 += bytes;
+            }
         }
+        let mut rows: Vec<(Vec<usize>, ProtoRow)> = nodes
+            .into_iter()
+            .map(|(path, (packets, bytes, key))| {
+                let depth = path.matches(':').count();
+                (
+                    key,
+                    ProtoRow {
+                        path,
+                        depth,
+                        packets,
+                        bytes,
+                        percent: 100.0 * packets as f64 / total,
+                    },
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.into_iter().map(|(_, r)| r).collect()
     }
 
     /// The report.
@@ -238,27 +286,10 @@ impl Collector {
         };
         let rate = |v: f64| if duration > 0.0 { v / duration } else { 0.0 };
         let total = self.packets.max(1) as f64;
-        let mut protocols: Vec<(String, (usize, u64, u64, usize))> =
-            self.protocols.into_iter().collect();
-        // parents before children, siblings in order of first appearance
-        let orders: HashMap<String, usize> =
-            protocols.iter().map(|(k, v)| (k.clone(), v.3)).collect();
-        protocols.sort_by_key(|(k, _)| {
-            let mut key = Vec::new();
-            let mut prefix = String::new();
-            for part in k.split(':') {
-                if !prefix.is_empty() {
-                    prefix.push(':');
-                }
-                prefix.push_str(part);
-                key.push(orders.get(&prefix).copied().unwrap_or(usize::MAX));
-            }
-            key
-        });
+        let protocols = Self::protocols(&self.paths, total);
         let conv = |t: Table, tcp: bool| -> Vec<Conversation> {
-            let mut v: Vec<Conv> = t.map.into_values().collect();
-            v.sort_by_key(|c| c.index);
-            v.into_iter()
+            t.convs
+                .into_iter()
                 .map(|c| Conversation {
                     index: c.index,
                     a: c.a.0,
@@ -276,7 +307,7 @@ impl Collector {
                 .collect()
         };
         let mut tcp = TcpSummary::default();
-        for c in self.tcp.map.values() {
+        for c in &self.tcp.convs {
             tcp.connections += 1;
             if c.established {
                 tcp.handshake_completed += 1;
@@ -339,16 +370,7 @@ impl Collector {
             avg_bps: rate(self.bytes as f64 * 8.0),
             linktypes: summary.linktypes.clone(),
             truncated_at: summary.truncated_at,
-            protocols: protocols
-                .into_iter()
-                .map(|(path, (depth, packets, bytes, _))| ProtoRow {
-                    path,
-                    depth,
-                    packets,
-                    bytes,
-                    percent: 100.0 * packets as f64 / total,
-                })
-                .collect(),
+            protocols,
             ip_conversations: conv(self.ip, false),
             tcp_conversations: conv(self.tcp, true),
             udp_conversations: conv(self.udp, false),

@@ -75,10 +75,16 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
     let (work_tx, work_rx) = sync_channel::<Batch>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Done>(workers * 2);
+    // used buffers go back to be filled again: no page faults per batch
+    let (spare_out_tx, spare_out_rx) = sync_channel::<Vec<u8>>(workers * 4);
+    let spare_out_rx = Arc::new(Mutex::new(spare_out_rx));
+    let (spare_in_tx, spare_in_rx) = sync_channel::<(Vec<u8>, Vec<Meta>)>(workers * 4);
     std::thread::scope(|sc| {
         for _ in 0..workers.max(1) {
             let rx = Arc::clone(&work_rx);
             let tx = done_tx.clone();
+            let spare_out = Arc::clone(&spare_out_rx);
+            let spare_in = spare_in_tx.clone();
             let make = &make;
             sc.spawn(move || {
                 let mut w = make();
@@ -89,7 +95,12 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                     };
                     let Ok(batch) = batch else { return };
                     w.start_batch(batch.first, batch.prev);
-                    let mut out = Vec::with_capacity(batch.data.len() * 2);
+                    let mut out = spare_out
+                        .lock()
+                        .ok()
+                        .and_then(|rx| rx.try_recv().ok())
+                        .unwrap_or_else(|| Vec::with_capacity(BATCH * 192));
+                    out.clear();
                     let mut ends = Vec::with_capacity(batch.frames.len());
                     for m in &batch.frames {
                         let f = Frame {
@@ -104,6 +115,7 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                             ends.push(out.len());
                         }
                     }
+                    let _ = spare_in.try_send((batch.data, batch.frames));
                     if tx
                         .send(Done {
                             seq: batch.seq,
@@ -117,10 +129,24 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                 }
             });
         }
+        // only the workers hold the receiving ends now: when they stop
+        // (the writer reached the count), the reader's sends fail at once
+        drop(work_rx);
         drop(done_tx);
+        drop(spare_in_tx);
         let stop = &stop;
         let reader = sc.spawn(move || {
-            let mut batch = new_batch(0, None);
+            let recycle = |seq, prev| {
+                let mut b = new_batch(seq, prev);
+                if let Ok((mut data, mut frames)) = spare_in_rx.try_recv() {
+                    data.clear();
+                    frames.clear();
+                    b.data = data;
+                    b.frames = frames;
+                }
+                b
+            };
+            let mut batch = recycle(0, None);
             let mut prev = None;
             let mut first_ts: Option<Timestamp> = None;
             let result = read_frames(input, |f| {
@@ -145,7 +171,7 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                 });
                 prev = Some(f.ts);
                 if batch.frames.len() == BATCH {
-                    let next = new_batch(batch.seq + 1, prev);
+                    let next = recycle(batch.seq + 1, prev);
                     let mut full = std::mem::replace(&mut batch, next);
                     full.first = first_ts;
                     if work_tx.send(full).is_err() {
@@ -161,7 +187,7 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
             result
         });
         // this thread writes, so the sink need not be Send
-        let written = write_in_order(done_rx, limit, stop, sink);
+        let written = write_in_order(done_rx, limit, stop, sink, &spare_out_tx);
         let summary = reader
             .join()
             .unwrap_or_else(|_| Err(ReadError::Io(io::Error::other("reader thread failed"))))?;
@@ -173,8 +199,8 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
 fn new_batch(seq: u64, prev: Option<Timestamp>) -> Batch {
     Batch {
         seq,
-        data: Vec::with_capacity(BATCH * 256),
-        frames: Vec::with_capacity(BATCH),
+        data: Vec::new(),
+        frames: Vec::new(),
         prev,
         first: None,
     }
@@ -185,6 +211,7 @@ fn write_in_order(
     limit: u64,
     stop: &AtomicBool,
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    spare: &std::sync::mpsc::SyncSender<Vec<u8>>,
 ) -> io::Result<()> {
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0u64;
@@ -200,6 +227,7 @@ fn write_in_order(
                     stop.store(true, Ordering::Relaxed);
                     return Err(e);
                 }
+                let _ = spare.try_send(d.out);
             } else {
                 let cut = usize::try_from(room)
                     .ok()

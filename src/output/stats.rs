@@ -31,10 +31,6 @@ fn rate(bps: f64) -> String {
     }
 }
 
-/// How many rows of each table the human view shows (0 = all).
-#[derive(Debug, Clone, Copy)]
-pub struct Top(pub usize);
-
 /// `stats` with its row limit.
 #[derive(serde::Serialize)]
 #[serde(transparent)]

@@ -409,3 +409,48 @@ fn follow_agrees_with_tshark() {
         assert_eq!(hex("server"), server, "{name} stream {stream} server");
     }
 }
+
+/// Many batches through the parallel pipeline: output in file order, and a
+/// count that stops in the middle ends the run (it once waited forever).
+#[test]
+fn large_capture_in_order_and_count_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.pcap");
+    let frames: Vec<Vec<u8>> = (0..20_000u32)
+        .map(|i| tcp(i, "A", &i.to_be_bytes(), i % 2 == 0))
+        .collect();
+    write_pcap(&path, &frames);
+    let out = netray()
+        .args(["decode"])
+        .arg(&path)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<u64> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=20_000).collect::<Vec<u64>>());
+    for count in ["1", "2048", "5000", "19999"] {
+        let out = netray()
+            .args(["--json", "decode", "-c", count])
+            .arg(&path)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let n = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(n.to_string(), count);
+    }
+    // with a filter, the count is of shown packets
+    let out = netray()
+        .args(["decode", "-c", "3000", "-f", "src port 80"])
+        .arg(&path)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 3000);
+    assert!(text.lines().all(|l| l.contains("198.51.100.20.80 >")));
+}
