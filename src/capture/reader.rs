@@ -366,3 +366,206 @@ fn obsolete_packet(body: &[u8], big_endian: bool) -> Option<Obsolete<'_>> {
     let data = body.get(20..)?;
     Some((if_id, ticks, caplen, len, data))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(
+        bytes: &[u8],
+    ) -> (
+        Result<ReadSummary, ReadError>,
+        Vec<(u64, Timestamp, u32, Option<u32>, u32, Vec<u8>)>,
+    ) {
+        let mut got = Vec::new();
+        let r = read_frames(bytes, |f| {
+            got.push((f.n, f.ts, f.linktype, f.iface, f.len, f.data.to_vec()));
+            Ok(Flow::Continue)
+        });
+        (r, got)
+    }
+
+    fn pcap(big_endian: bool, nano: bool, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut b = Vec::new();
+        b.extend_from_slice(&w32(if nano { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+        b.extend_from_slice(&w16(2));
+        b.extend_from_slice(&w16(4));
+        b.extend_from_slice(&[0; 8]);
+        b.extend_from_slice(&w32(65535));
+        b.extend_from_slice(&w32(1));
+        for (s, frac, data) in records {
+            b.extend_from_slice(&w32(*s));
+            b.extend_from_slice(&w32(*frac));
+            b.extend_from_slice(&w32(data.len() as u32));
+            b.extend_from_slice(&w32(data.len() as u32 + 10));
+            b.extend_from_slice(data);
+        }
+        b
+    }
+
+    #[test]
+    fn pcap_both_orders_and_resolutions() {
+        for be in [false, true] {
+            for nano in [false, true] {
+                let b = pcap(
+                    be,
+                    nano,
+                    &[(1_700_000_000, 123, b"abc"), (1_700_000_001, 999, b"")],
+                );
+                let (r, got) = collect(&b);
+                let s = r.unwrap();
+                assert_eq!(
+                    (s.format, s.packets, s.truncated_at),
+                    (Some(Format::Pcap), 2, None)
+                );
+                assert_eq!(got[0].1.secs, 1_700_000_000);
+                assert_eq!(got[0].1.nanos, if nano { 123 } else { 123_000 });
+                assert_eq!(got[0].1.digits, if nano { 9 } else { 6 });
+                assert_eq!((got[0].2, got[0].3, got[0].4), (1, None, 13));
+                assert_eq!(got[0].5, b"abc");
+            }
+        }
+    }
+
+    #[test]
+    fn cut_files_report_where_they_end() {
+        let b = pcap(false, false, &[(1, 0, b"first"), (2, 0, b"second")]);
+        for cut in [b.len() - 1, b.len() - 7, 24 + 16 + 5 + 3] {
+            let (r, got) = collect(&b[..cut]);
+            let s = r.unwrap();
+            assert_eq!(got.len(), 1, "cut at {cut}");
+            assert_eq!(s.truncated_at, Some(24 + 16 + 5), "cut at {cut}");
+        }
+        let (r, got) = collect(&b[..10]);
+        assert!(
+            matches!(r, Err(ReadError::Corrupt { offset: 0, .. })),
+            "{r:?}"
+        );
+        assert!(got.is_empty());
+        let (r, _) = collect(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(matches!(r, Err(ReadError::NotACapture { .. })), "{r:?}");
+        let (r, got) = collect(b"");
+        assert_eq!((r.unwrap().packets, got.len()), (0, 0));
+    }
+
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut body = body.to_vec();
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        let total = (body.len() + 12) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(&kind.to_le_bytes());
+        b.extend_from_slice(&total.to_le_bytes());
+        b.extend_from_slice(&body);
+        b.extend_from_slice(&total.to_le_bytes());
+        b
+    }
+
+    fn idb(linktype: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&linktype.to_le_bytes());
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&65535u32.to_le_bytes());
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0]);
+        }
+        body.extend_from_slice(&[0, 0, 0, 0]);
+        block(1, &body)
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        body.extend_from_slice(&1u16.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&(-1i64).to_le_bytes());
+        block(0x0A0D_0D0A, &body)
+    }
+
+    fn epb(if_id: u32, ticks: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&if_id.to_le_bytes());
+        body.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ticks as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        block(6, &body)
+    }
+
+    #[test]
+    fn pcapng_sections_interfaces_and_resolutions() {
+        let mut b = shb();
+        b.extend(idb(1, Some(9)));
+        b.extend(idb(101, None));
+        b.extend(epb(0, 1_700_000_000_123_456_789, b"ns"));
+        b.extend(epb(1, 1_700_000_000_654_321, b"us"));
+        // a Simple Packet Block (interface 0) and the obsolete Packet Block
+        let mut spb = 3u32.to_le_bytes().to_vec();
+        spb.extend_from_slice(b"spb");
+        b.extend(block(3, &spb));
+        let mut pb = Vec::new();
+        pb.extend_from_slice(&1u16.to_le_bytes());
+        pb.extend_from_slice(&0u16.to_le_bytes());
+        let ticks: u64 = 5_000_001;
+        pb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        pb.extend_from_slice(&(ticks as u32).to_le_bytes());
+        pb.extend_from_slice(&2u32.to_le_bytes());
+        pb.extend_from_slice(&2u32.to_le_bytes());
+        pb.extend_from_slice(b"pb");
+        b.extend(block(2, &pb));
+        // a second section: interface numbers restart
+        b.extend(shb());
+        b.extend(idb(113, Some(3)));
+        b.extend(epb(0, 42_001, b"ms"));
+        let (r, got) = collect(&b);
+        let s = r.unwrap();
+        assert_eq!((s.format, s.packets), (Some(Format::Pcapng), 5));
+        assert_eq!(s.linktypes, vec![1, 101, 113]);
+        assert_eq!(
+            got[0].1,
+            Timestamp {
+                secs: 1_700_000_000,
+                nanos: 123_456_789,
+                digits: 9
+            }
+        );
+        assert_eq!(
+            (got[0].2, got[0].3, got[0].5.as_slice()),
+            (1, Some(0), &b"ns"[..])
+        );
+        assert_eq!(
+            got[1].1,
+            Timestamp {
+                secs: 1_700_000_000,
+                nanos: 654_321_000,
+                digits: 6
+            }
+        );
+        assert_eq!(got[1].2, 101);
+        assert_eq!((got[2].2, got[2].5.as_slice()), (1, &b"spb"[..]));
+        assert_eq!(
+            (got[3].2, got[3].3, got[3].1.secs, got[3].1.nanos),
+            (101, Some(1), 5, 1_000)
+        );
+        assert_eq!(
+            (got[4].2, got[4].1.secs, got[4].1.nanos, got[4].1.digits),
+            (113, 42, 1_000_000, 3)
+        );
+    }
+}
