@@ -371,12 +371,9 @@ fn obsolete_packet(body: &[u8], big_endian: bool) -> Option<Obsolete<'_>> {
 mod tests {
     use super::*;
 
-    fn collect(
-        bytes: &[u8],
-    ) -> (
-        Result<ReadSummary, ReadError>,
-        Vec<(u64, Timestamp, u32, Option<u32>, u32, Vec<u8>)>,
-    ) {
+    type Got = Vec<(u64, Timestamp, u32, Option<u32>, u32, Vec<u8>)>;
+
+    fn collect(bytes: &[u8]) -> (Result<ReadSummary, ReadError>, Got) {
         let mut got = Vec::new();
         let r = read_frames(bytes, |f| {
             got.push((f.n, f.ts, f.linktype, f.iface, f.len, f.data.to_vec()));
@@ -464,7 +461,7 @@ mod tests {
 
     fn block(kind: u32, body: &[u8]) -> Vec<u8> {
         let mut body = body.to_vec();
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         let total = (body.len() + 12) as u32;
