@@ -76,7 +76,8 @@ impl Work for DecodeWork<'_> {
                 let r = if self.opts.verbose > 0 {
                     self.writer.tree(p, out)
                 } else {
-                    self.writer.line(p, out)
+                    self.writer.line_into(p, out);
+                    Ok(())
                 };
                 if self.args.hex {
                     self.writer.hex(frame.data, out)

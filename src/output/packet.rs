@@ -17,14 +17,18 @@ impl Buf {
     /// Appends text.
     #[inline]
     pub fn push_str(&mut self, s: &str) {
-        self.0.extend_from_slice(s.as_bytes());
+        self.put(s.as_bytes());
     }
 
     /// Appends a character.
     #[inline]
     pub fn push(&mut self, c: char) {
-        let mut b = [0u8; 4];
-        self.0.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+        if c.is_ascii() {
+            self.0.push(c as u8);
+        } else {
+            let mut b = [0u8; 4];
+            self.0.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+        }
     }
 
     /// Bytes so far.
@@ -51,7 +55,15 @@ impl Buf {
 impl Put for Buf {
     #[inline]
     fn put(&mut self, b: &[u8]) {
-        self.0.extend_from_slice(b);
+        // most pieces are a few bytes: a byte loop beats a memcpy call
+        if b.len() <= 16 {
+            self.0.reserve(b.len());
+            for &x in b {
+                self.0.push(x);
+            }
+        } else {
+            self.0.extend_from_slice(b);
+        }
     }
 }
 
@@ -156,6 +168,19 @@ impl PacketWriter {
     /// Write failures.
     pub fn line(&mut self, p: &Packet, w: &mut dyn Write) -> io::Result<()> {
         self.buf.clear();
+        self.build_line(p);
+        w.write_all(&self.buf.0)
+    }
+
+    /// One summary line appended to `out` directly (the pipeline's path:
+    /// no copy through the writer's own buffer).
+    pub fn line_into(&mut self, p: &Packet, out: &mut Vec<u8>) {
+        std::mem::swap(&mut self.buf.0, out);
+        self.build_line(p);
+        std::mem::swap(&mut self.buf.0, out);
+    }
+
+    fn build_line(&mut self, p: &Packet) {
         for _ in digits(p.n)..5 {
             self.buf.push(' ');
         }
@@ -165,7 +190,6 @@ impl PacketWriter {
         self.buf.push(' ');
         summary(p, &mut self.buf);
         self.buf.push('\n');
-        w.write_all(&self.buf.0)
     }
 
     /// The summary line, then every field of every layer as a tree.
