@@ -303,6 +303,10 @@ pub struct FollowArgs {
     /// A stream index, or two endpoints ADDR:PORT ADDR:PORT ([v6]:port).
     #[arg(required = true, num_args = 1..=2, value_name = "STREAM|ENDPOINT")]
     pub stream: Vec<String>,
+    /// Consider only packets matching a filter (stream indexes count the
+    /// connections among them).
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
     /// Show hex and ASCII instead of text.
     #[arg(long)]
     pub hex: bool,

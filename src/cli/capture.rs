@@ -204,6 +204,7 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         }
         _ => return Err(Error::Usage("give a stream index or two endpoints".into())),
     };
+    let filter = compile(args.filter.as_ref())?;
     let input = open(&args.file)?;
     let mut raw = match &args.raw {
         Some(path) => Some(std::io::BufWriter::new(File::create(path).map_err(
@@ -286,6 +287,9 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
     };
     let summary = read_frames(input, |frame| {
         decode_into(frame, &mut p);
+        if filter.as_ref().is_some_and(|f| !f.matches(&p)) {
+            return Ok(Flow::Continue);
+        }
         let ends = follower.endpoints();
         let mut pieces: Vec<(Piece<'static>, Vec<u8>)> = Vec::new();
         follower.add(&p, frame.data, &mut |piece| pieces.push(owned(piece)));

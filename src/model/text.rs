@@ -115,6 +115,75 @@ pub fn ser_opt_ipv4<S: Serializer>(a: &Option<Ipv4Addr>, s: S) -> Result<S::Ok, 
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// An IPv6 address as `std`'s `Display` writes it (RFC 5952: lowercase,
+/// no leading zeros, the longest run of two or more zero groups as `::`,
+/// the first on a tie; IPv4-mapped addresses end in a dotted quad), into a
+/// stack buffer. Returns the used length.
+pub fn ipv6_text(a: std::net::Ipv6Addr, out: &mut [u8; 45]) -> usize {
+    let g = a.segments();
+    let mut n = 0;
+    if let Some(v4) = a.to_ipv4_mapped() {
+        out[..7].copy_from_slice(b"::ffff:");
+        let mut q = [0u8; 15];
+        let k = ipv4_text(v4, &mut q);
+        out[7..7 + k].copy_from_slice(&q[..k]);
+        return 7 + k;
+    }
+    // the longest run of zero groups (length >= 2)
+    let (mut best, mut best_len, mut cur, mut cur_len) = (8, 0, 0, 0);
+    for (i, &x) in g.iter().enumerate() {
+        if x == 0 {
+            if cur_len == 0 {
+                cur = i;
+            }
+            cur_len += 1;
+            if cur_len > best_len {
+                best = cur;
+                best_len = cur_len;
+            }
+        } else {
+            cur_len = 0;
+        }
+    }
+    if best_len < 2 {
+        best = 8;
+    }
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            out[n] = b':';
+            out[n + 1] = b':';
+            n += 2;
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best + best_len {
+            out[n] = b':';
+            n += 1;
+        }
+        let x = g[i];
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let d = (x >> shift) & 15;
+            if d != 0 || started || shift == 0 {
+                out[n] = HEX[usize::from(d)];
+                n += 1;
+                started = true;
+            }
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Appends an IPv6 address (as `Display` writes it).
+#[inline]
+pub fn push_ipv6<P: Put + ?Sized>(s: &mut P, a: std::net::Ipv6Addr) {
+    let mut buf = [0u8; 45];
+    let n = ipv6_text(a, &mut buf);
+    s.put(&buf[..n]);
+}
+
 /// `aa:bb:cc:dd:ee:ff` into a stack buffer.
 #[inline]
 pub fn mac_text(m: &[u8; 6]) -> [u8; 17] {
@@ -145,6 +214,46 @@ pub fn push_hex4<P: Put + ?Sized>(s: &mut P, v: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_like_display() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut cases: Vec<std::net::Ipv6Addr> = [
+            "::",
+            "::1",
+            "1::",
+            "2001:db8::1",
+            "2001:db8:0:0:1:0:0:1",
+            "2001:0:0:1:0:0:0:1",
+            "fe80::1:2:3:4",
+            "::ffff:192.0.2.1",
+            "::192.0.2.1",
+            "1:0:2:0:3:0:4:0",
+            "0:0:1:0:0:0:0:0",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001:db8:0:1::",
+            "64:ff9b::c000:201",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        for _ in 0..20_000 {
+            // random groups, many of them zero
+            let mut g = [0u16; 8];
+            for v in &mut g {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = if x % 3 == 0 { (x >> 20) as u16 } else { 0 };
+            }
+            cases.push(std::net::Ipv6Addr::from(g));
+        }
+        for a in cases {
+            let mut s = String::new();
+            push_ipv6(&mut s, a);
+            assert_eq!(s, a.to_string(), "{:?}", a.segments());
+        }
+    }
 
     #[test]
     fn numbers_and_addresses() {

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::model::packet::{Packet, TcpOpt, Timestamp};
-use crate::model::text::{push_hex4, push_ipv4, push_mac, push_u64, Put};
+use crate::model::text::{push_hex4, push_ipv4, push_ipv6, push_mac, push_u64, Put};
 
 /// A text buffer of bytes: the summary path appends ASCII without the
 /// UTF-8 checks a `String` would make on every piece.
@@ -256,9 +256,7 @@ pub fn flag_letters(flags: u16, s: &mut Buf) {
 fn endpoint(s: &mut Buf, a: IpAddr, port: Option<u16>) {
     match a {
         IpAddr::V4(v4) => push_ipv4(s, v4),
-        IpAddr::V6(v6) => {
-            let _ = write!(s, "{v6}");
-        }
+        IpAddr::V6(v6) => push_ipv6(s, v6),
     }
     if let Some(p) = port {
         s.push('.');

@@ -10,7 +10,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::model::packet::{Packet, TcpOpt};
-use crate::model::text::{push_ipv4, push_mac, push_u64};
+use crate::model::text::{push_ipv4, push_ipv6, push_mac, push_u64};
 
 struct J<'a> {
     o: &'a mut Vec<u8>,
@@ -87,7 +87,7 @@ fn escaped(o: &mut Vec<u8>, v: &str) {
 fn ip6(j: &mut J<'_>, k: &str, a: &Ipv6Addr) {
     j.key(k);
     j.o.push(b'"');
-    let _ = std::io::Write::write_fmt(j.o, format_args!("{a}"));
+    push_ipv6(j.o, *a);
     j.o.push(b'"');
 }
 

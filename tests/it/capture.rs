@@ -233,6 +233,13 @@ fn follow_reassembles_out_of_order_and_retransmitted() {
         .collect();
     assert_eq!(pieces[0]["from"], "192.0.2.10:40000");
     assert_eq!(pieces[0]["data"], "474554202f61");
+    // a filter applies before streams are counted
+    let (code, out, _) = run(&["follow", conv, "0", "-f", "src port 80"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("HTTP/1.1 200 OK") && !out.contains("GET /a"),
+        "{out}"
+    );
     let (code, _, err) = run(&["follow", conv, "1"], "");
     assert_eq!(code, 1);
     assert!(err.contains("no such TCP stream"), "{err}");
