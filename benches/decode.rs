@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netray::capture::{decode_into, read_frames, Flow};
 use netray::model::packet::Packet;
 use netray::output::packet::{PacketWriter, TimeMode};
-use netray::output::packet_json::write_packet;
+use netray::output::packet_json::JsonWriter;
 
 fn fixture() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mix.pcap"))
@@ -54,12 +54,13 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    let mut json = JsonWriter::default();
     g.bench_function("read+decode+json", |b| {
         b.iter(|| {
             out.clear();
             read_frames(&file[..], |f| {
                 decode_into(f, &mut p);
-                write_packet(&p, &mut out);
+                json.write(&p, &mut out);
                 Ok(Flow::Continue)
             })
         })

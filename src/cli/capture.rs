@@ -53,6 +53,7 @@ struct DecodeWork<'a> {
     filter: Option<&'a Filter>,
     packet: Packet,
     writer: PacketWriter,
+    json: packet_json::JsonWriter,
 }
 
 impl Work for DecodeWork<'_> {
@@ -69,7 +70,7 @@ impl Work for DecodeWork<'_> {
         // writing into a Vec cannot fail
         let _ = match self.opts.format {
             Format::Json => {
-                packet_json::write_packet(p, out);
+                self.json.write(p, out);
                 Ok(())
             }
             Format::Human => {
@@ -122,6 +123,7 @@ pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> 
         filter: filter.as_ref(),
         packet: Packet::default(),
         writer: PacketWriter::new(time_mode(args.time)),
+        json: packet_json::JsonWriter::default(),
     };
     let mut sink = |b: &[u8]| out.write_all(b);
     let summary =

@@ -39,6 +39,21 @@ impl Timestamp {
         }
     }
 
+    /// The date and time to the second, `2026-11-22T10:00:01` (without the
+    /// fraction and the zone), for callers that cache it per second.
+    pub fn date_time(&self) -> String {
+        let mut s = String::with_capacity(20);
+        let (y, mo, d, h, mi, se) = civil(self.secs);
+        push_padded(&mut s, u64::try_from(y).unwrap_or(0), 4);
+        s.push('-');
+        push_padded(&mut s, u64::from(mo), 2);
+        s.push('-');
+        push_padded(&mut s, u64::from(d), 2);
+        s.push('T');
+        push_clock(&mut s, h, mi, se);
+        s
+    }
+
     /// RFC 3339 in UTC with the capture's precision:
     /// `2026-11-22T10:00:01.123456Z`.
     pub fn rfc3339(&self) -> String {
@@ -434,14 +449,15 @@ impl FlagNames {
     ];
 
     /// Appends the names.
-    pub fn push_to(&self, s: &mut String) {
-        let start = s.len();
+    pub fn push_to<P: Put + ?Sized>(&self, s: &mut P) {
+        let mut first = true;
         for (bit, name) in Self::NAMES {
             if self.0 & bit != 0 {
-                if s.len() > start {
-                    s.push(',');
+                if !first {
+                    s.put(b",");
                 }
-                s.push_str(name);
+                first = false;
+                s.put(name.as_bytes());
             }
         }
     }

@@ -244,7 +244,11 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                *v = if x.is_multiple_of(3) { (x >> 20) as u16 } else { 0 };
+                *v = if x.is_multiple_of(3) {
+                    (x >> 20) as u16
+                } else {
+                    0
+                };
             }
             cases.push(std::net::Ipv6Addr::from(g));
         }

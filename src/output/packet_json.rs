@@ -105,17 +105,40 @@ fn ip4(j: &mut J<'_>, k: &str, a: std::net::Ipv4Addr) {
     j.o.push(b'"');
 }
 
+/// Writes packets as JSON, remembering the date-time text of the last
+/// second seen (consecutive packets mostly share it).
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    secs: Option<i64>,
+    date_time: String,
+}
+
+impl JsonWriter {
+    /// Appends one packet as a JSON object and a newline.
+    pub fn write(&mut self, p: &Packet, o: &mut Vec<u8>) {
+        if self.secs != Some(p.ts.secs) {
+            self.secs = Some(p.ts.secs);
+            self.date_time = p.ts.date_time();
+        }
+        write_with(p, &self.date_time, o);
+    }
+}
+
 /// Appends one packet as a JSON object and a newline.
 pub fn write_packet(p: &Packet, o: &mut Vec<u8>) {
+    write_with(p, &p.ts.date_time(), o);
+}
+
+fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
     o.push(b'{');
     {
         let mut j = J { o, first: true };
         j.num("n", p.n);
         j.key("ts");
         j.o.push(b'"');
-        let ts = p.ts.rfc3339();
-        j.o.extend_from_slice(ts.as_bytes());
-        j.o.push(b'"');
+        j.o.extend_from_slice(date_time.as_bytes());
+        p.ts.write_fraction(j.o);
+        j.o.extend_from_slice(b"Z\"");
         j.num("len", u64::from(p.len));
         j.num("caplen", u64::from(p.caplen));
         j.num("linktype", u64::from(p.linktype));
@@ -274,9 +297,7 @@ pub fn write_packet(p: &Packet, o: &mut Vec<u8>) {
             k.num("flags", u64::from(t.flags));
             k.key("flag_names");
             k.o.push(b'"');
-            let mut names = String::new();
-            t.flag_names.push_to(&mut names);
-            k.o.extend_from_slice(names.as_bytes());
+            t.flag_names.push_to(k.o);
             k.o.push(b'"');
             k.num("window", u64::from(t.window));
             k.num("header_len", u64::from(t.header_len));
