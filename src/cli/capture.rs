@@ -277,10 +277,7 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
             let label = format!("{} {src} -> {dst}", if from_client { ">>>" } else { "<<<" });
             match data {
                 Some(d) => text.data(opts, &label, from_client, d, args.hex, &mut *out),
-                None => writeln!(
-                    out,
-                    "\n[{len} bytes missing at offset {offset} of {src} -> {dst}]"
-                ),
+                None => text.gap(&src, &dst, offset, len, &mut *out),
             }
         };
         if let Err(e) = r {
@@ -327,16 +324,12 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         return Ok(EXIT_NEGATIVE);
     };
     if opts.format == Format::Human && raw.is_none() {
-        writeln!(
-            out,
-            "\n=== {} packets; {} -> {}: {} bytes; {} -> {}: {} bytes",
+        FollowText::summary(
             follower.packets,
-            endpoint_text(client),
-            endpoint_text(server),
-            sent[0],
-            endpoint_text(server),
-            endpoint_text(client),
-            sent[1]
+            &endpoint_text(client),
+            &endpoint_text(server),
+            sent,
+            &mut *out,
         )
         .map_err(|e| Error::io("writing output", e))?;
     }

@@ -252,6 +252,42 @@ pub struct FollowText {
 }
 
 impl FollowText {
+    /// Bytes that never arrived.
+    ///
+    /// # Errors
+    /// Write failures.
+    pub fn gap(
+        &mut self,
+        src: &str,
+        dst: &str,
+        offset: u64,
+        len: u64,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(
+            w,
+            "\n[{len} bytes missing at offset {offset} of {src} -> {dst}]"
+        )
+    }
+
+    /// The closing line: packets and bytes each way.
+    ///
+    /// # Errors
+    /// Write failures.
+    pub fn summary(
+        packets: u64,
+        client: &str,
+        server: &str,
+        sent: [u64; 2],
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(
+            w,
+            "\n=== {packets} packets; {client} -> {server}: {} bytes; {server} -> {client}: {} bytes",
+            sent[0], sent[1]
+        )
+    }
+
     /// Writes the data of one piece.
     ///
     /// # Errors
