@@ -8,8 +8,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use etherparse::{
-    EtherType, Icmpv4Slice, Icmpv6Slice, IpNumber, LaxIpPayloadSlice, LaxLinkExtSlice, LaxNetSlice,
-    LaxSlicedPacket, LinkSlice, TcpSlice, TransportSlice, UdpSlice,
+    Ethernet2Slice, Icmpv4Slice, Icmpv6Slice, IgmpSlice, IpNumber, LaxIpPayloadSlice, LaxIpSlice,
+    SingleVlanSlice, TcpSlice, TransportSlice, UdpSlice,
 };
 
 use super::reader::Frame;
@@ -53,16 +53,10 @@ pub fn decode_into(frame: &Frame<'_>, p: &mut Packet) {
     p.errors.clear();
     let data = frame.data;
     p.frame_base = data.as_ptr() as usize;
-    let sliced = match frame.linktype {
-        1 => match LaxSlicedPacket::from_ethernet(data) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                p.error("ethernet", e.to_string());
-                None
-            }
-        },
+    match frame.linktype {
+        1 => ethernet(p, data),
         // raw IP: LINKTYPE_RAW, the DLT_RAW numbers 12 and 14, IPV4, IPV6
-        12 | 14 | 101 | 228 | 229 => from_ip(p, data),
+        12 | 14 | 101 | 228 | 229 => ip(p, data, false),
         113 | 276 => {
             let parsed = if frame.linktype == 113 {
                 link::sll(data)
@@ -71,43 +65,173 @@ pub fn decode_into(frame: &Frame<'_>, p: &mut Packet) {
             };
             match parsed {
                 Ok(c) => {
-                    let rest = &data[c.header_len..];
                     p.cooked = Some(cooked(&c));
-                    c.protocol
-                        .map(|t| LaxSlicedPacket::from_ether_type(EtherType(t), rest))
+                    if let Some(t) = c.protocol {
+                        ether_payload(p, t, &data[c.header_len..]);
+                    }
                 }
-                Err(e) => {
-                    p.error("link", e.to_string());
-                    None
-                }
+                Err(e) => p.error("link", e.to_string()),
             }
         }
         0 | 108 => match link::null(data, frame.linktype == 108) {
             Ok(c) => {
                 p.cooked = Some(cooked(&c));
-                from_ip(p, &data[c.header_len..])
+                ip(p, &data[c.header_len..], false);
             }
-            Err(e) => {
-                p.error("link", e.to_string());
-                None
-            }
+            Err(e) => p.error("link", e.to_string()),
         },
-        other => {
-            p.error("link", format!("link type {other} is not decoded"));
-            None
-        }
-    };
-    if let Some(s) = sliced {
-        layers(p, &s);
+        other => p.error("link", format!("link type {other} is not decoded")),
     }
 }
 
-fn from_ip<'a>(p: &mut Packet, data: &'a [u8]) -> Option<LaxSlicedPacket<'a>> {
-    match LaxSlicedPacket::from_ip(data) {
-        Ok(s) => Some(s),
+// The layers are sliced with etherparse's per-layer types (its
+// `LaxSlicedPacket` moves a large struct through every layer, a tenth of
+// the decode time); the lax rules are its cursor's: a damaged layer stops
+// the ones after it and is reported, a fragmented payload is not parsed
+// as a transport header (but see `first_fragment`).
+
+/// Ethernet II (or 802.3) from the start of a frame.
+fn ethernet(p: &mut Packet, data: &[u8]) {
+    match Ethernet2Slice::from_slice_without_fcs(data) {
+        Ok(e) => {
+            let t = e.ether_type().0;
+            let is_len = t <= 1500;
+            p.eth = Some(Eth {
+                src: Mac(e.source()),
+                dst: Mac(e.destination()),
+                ethertype: (!is_len).then_some(t),
+                length: is_len.then_some(t),
+            });
+            ether_payload(p, t, e.payload().payload);
+        }
+        Err(e) => p.error("ethernet", e.to_string()),
+    }
+}
+
+/// What follows an EtherType: up to three VLAN tags, then ARP or IP.
+fn ether_payload(p: &mut Packet, mut ether_type: u16, mut payload: &[u8]) {
+    for _ in 0..3 {
+        if !matches!(ether_type, 0x8100 | 0x88a8 | 0x9100) {
+            break;
+        }
+        match SingleVlanSlice::from_slice(payload) {
+            Ok(v) => {
+                p.vlan.push(Vlan {
+                    id: v.vlan_identifier().value(),
+                    pcp: v.priority_code_point().value(),
+                    dei: v.drop_eligible_indicator(),
+                    tpid: ether_type,
+                });
+                ether_type = v.ether_type().0;
+                payload = v.payload_slice();
+            }
+            Err(e) => {
+                p.error("vlan", e.to_string());
+                return;
+            }
+        }
+    }
+    match ether_type {
+        0x0806 => arp(p, payload),
+        0x0800 | 0x86dd => ip(p, payload, false),
+        _ => {}
+    }
+}
+
+/// An IP packet and what it carries. `inner` is the packet inside a
+/// tunnel: it fills only the layers that are still empty.
+fn ip(p: &mut Packet, data: &[u8], inner: bool) {
+    let (slice, stop) = match LaxIpSlice::from_slice(data) {
+        Ok(x) => x,
         Err(e) => {
             p.error("ip", e.to_string());
-            None
+            return;
+        }
+    };
+    match &slice {
+        LaxIpSlice::Ipv4(v4) if !inner || p.ipv4.is_none() => ipv4(p, v4),
+        LaxIpSlice::Ipv6(v6) if !inner || p.ipv6.is_none() => ipv6(p, v6),
+        _ => return,
+    }
+    if let Some((e, layer)) = &stop {
+        let name = layer_name(*layer);
+        let message = e.to_string();
+        // the IPv6 walk may have said the same already
+        if !p
+            .errors
+            .iter()
+            .any(|x| x.layer == name && x.message == message)
+        {
+            p.error(name, message);
+        }
+    }
+    let payload = slice.payload();
+    let filled = p.tcp.is_some() || p.udp.is_some() || p.icmp.is_some() || p.icmpv6.is_some();
+    if inner && filled {
+        return;
+    }
+    let sliced = stop.is_none() && !payload.fragmented && transport_slice(p, payload);
+    if !sliced {
+        // a first fragment still starts with its transport header, which
+        // tshark shows too; a header etherparse rejects keeps its fixed part
+        first_fragment(p, payload);
+        if p.tcp.is_none() && p.udp.is_none() && !payload.fragmented {
+            fixed_transport(p, payload);
+        }
+    }
+    if !inner && !payload.fragmented && matches!(payload.ip_number, IpNumber::IPV6 | IpNumber::IPV4)
+    {
+        ip(p, payload.payload, true);
+    }
+}
+
+/// The transport header of an unfragmented payload; false when there is
+/// none (unknown protocol) or it is damaged (the error is recorded, with
+/// where the layer starts in the frame and what limited its length).
+fn transport_slice(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) -> bool {
+    use etherparse::err::{tcp::HeaderSliceError, LenError};
+    use etherparse::LenSource;
+    let b = payload.payload;
+    let offset = (b.as_ptr() as usize).wrapping_sub(p.frame_base);
+    let located = |mut e: LenError| {
+        e.layer_start_offset += offset;
+        if e.len_source == LenSource::Slice {
+            e.len_source = payload.len_source;
+        }
+        e.to_string()
+    };
+    let r = match payload.ip_number {
+        IpNumber::TCP => TcpSlice::from_slice(b)
+            .map(TransportSlice::Tcp)
+            .map_err(|e| {
+                let m = match e {
+                    HeaderSliceError::Len(l) => located(l),
+                    other => other.to_string(),
+                };
+                ("tcp", m)
+            }),
+        IpNumber::UDP => UdpSlice::from_slice_lax(b)
+            .map(TransportSlice::Udp)
+            .map_err(|e| ("udp", located(e))),
+        IpNumber::ICMP => Icmpv4Slice::from_slice(b)
+            .map(TransportSlice::Icmpv4)
+            .map_err(|e| ("icmp", located(e))),
+        IpNumber::IPV6_ICMP => Icmpv6Slice::from_slice(b)
+            .map(TransportSlice::Icmpv6)
+            .map_err(|e| ("icmpv6", located(e))),
+        IpNumber::IGMP => IgmpSlice::from_slice(b)
+            .map(TransportSlice::Igmp)
+            .map_err(|e| ("igmp", located(e))),
+        _ => return false,
+    };
+    match r {
+        Ok(t) => {
+            transport(p, &t);
+            true
+        }
+        Err((layer, message)) => {
+            p.error(layer, message);
+            false
         }
     }
 }
@@ -133,89 +257,6 @@ fn cooked(c: &link::Cooked) -> Cooked {
 impl Packet {
     fn error(&mut self, layer: &'static str, message: String) {
         self.errors.push(LayerError { layer, message });
-    }
-}
-
-/// Fills the packet from etherparse's slices.
-fn layers(p: &mut Packet, s: &LaxSlicedPacket<'_>) {
-    let mut outer_type = None;
-    if let Some(LinkSlice::Ethernet2(e)) = &s.link {
-        let t = e.ether_type().0;
-        let is_len = t <= 1500;
-        outer_type = Some(t);
-        p.eth = Some(Eth {
-            src: Mac(e.source()),
-            dst: Mac(e.destination()),
-            ethertype: (!is_len).then_some(t),
-            length: is_len.then_some(t),
-        });
-    }
-    let mut tpid = outer_type.unwrap_or(0x8100);
-    for ext in &s.link_exts {
-        if let LaxLinkExtSlice::Vlan(v) = ext {
-            p.vlan.push(Vlan {
-                id: v.vlan_identifier().value(),
-                pcp: v.priority_code_point().value(),
-                dei: v.drop_eligible_indicator(),
-                tpid,
-            });
-            tpid = v.ether_type().0;
-        }
-    }
-    match &s.net {
-        Some(LaxNetSlice::Arp(a)) => arp(p, a.slice()),
-        Some(LaxNetSlice::Ipv4(ip)) => ipv4(p, ip),
-        Some(LaxNetSlice::Ipv6(ip)) => ipv6(p, ip),
-        None => {
-            // etherparse stops at a damaged ARP packet: decode what is there
-            if let Some(payload) = s.ether_payload() {
-                if payload.ether_type == EtherType::ARP {
-                    arp(p, payload.payload);
-                }
-            }
-        }
-    }
-    if let Some(t) = &s.transport {
-        transport(p, t);
-    } else if let Some(payload) = s.ip_payload() {
-        // etherparse leaves fragmented payloads alone; the first fragment
-        // still starts with the transport header, which tshark shows too
-        first_fragment(p, payload);
-        if p.tcp.is_none() && p.udp.is_none() && !payload.fragmented {
-            fixed_transport(p, payload);
-        }
-    }
-    if let Some((e, layer)) = &s.stop_err {
-        if !(p.arp.is_some() && matches!(layer, etherparse::err::Layer::Arp)) {
-            p.error(layer_name(*layer), e.to_string());
-        }
-    }
-    tunnel(p, s);
-}
-
-/// An IPv6-in-IPv4 (or IPv4-in-IPv6, IPv4-in-IPv4) tunnel: decode the
-/// inner packet into the layers that are still empty.
-fn tunnel(p: &mut Packet, s: &LaxSlicedPacket<'_>) {
-    let Some(payload) = s.ip_payload() else {
-        return;
-    };
-    if payload.fragmented || !matches!(payload.ip_number, IpNumber::IPV6 | IpNumber::IPV4) {
-        return;
-    }
-    if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload) {
-        match &inner.net {
-            Some(LaxNetSlice::Ipv6(ip)) if p.ipv6.is_none() => ipv6(p, ip),
-            Some(LaxNetSlice::Ipv4(ip)) if p.ipv4.is_none() => ipv4(p, ip),
-            _ => return,
-        }
-        if let Some(t) = &inner.transport {
-            if p.tcp.is_none() && p.udp.is_none() && p.icmp.is_none() && p.icmpv6.is_none() {
-                transport(p, t);
-            }
-        }
-        if let Some((e, layer)) = &inner.stop_err {
-            p.error(layer_name(*layer), e.to_string());
-        }
     }
 }
 
