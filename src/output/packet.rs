@@ -55,15 +55,7 @@ impl Buf {
 impl Put for Buf {
     #[inline]
     fn put(&mut self, b: &[u8]) {
-        // most pieces are a few bytes: a byte loop beats a memcpy call
-        if b.len() <= 16 {
-            self.0.reserve(b.len());
-            for &x in b {
-                self.0.push(x);
-            }
-        } else {
-            self.0.extend_from_slice(b);
-        }
+        self.0.extend_from_slice(b);
     }
 }
 
