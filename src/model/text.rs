@@ -66,27 +66,40 @@ fn u64_digits(buf: &mut [u8; 20], mut v: u64) -> usize {
     i
 }
 
+/// The decimal text of every octet, padded to four bytes, with its length.
+const OCTETS: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let v = i as u8;
+        t[i] = if v >= 100 {
+            ([b'0' + v / 100, b'0' + (v / 10) % 10, b'0' + v % 10, 0], 3)
+        } else if v >= 10 {
+            ([b'0' + v / 10, b'0' + v % 10, 0, 0], 2)
+        } else {
+            ([b'0' + v, 0, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
 /// Dotted quad into a stack buffer; returns the used length (7..=15).
 #[inline]
 pub fn ipv4_text(a: Ipv4Addr, out: &mut [u8; 15]) -> usize {
+    // four fixed-size copies from a table, then the dots
+    let mut buf = [0u8; 19];
     let mut n = 0;
     for (k, o) in a.octets().iter().enumerate() {
-        if k > 0 {
-            out[n] = b'.';
+        let (digits, len) = OCTETS[usize::from(*o)];
+        buf[n..n + 4].copy_from_slice(&digits);
+        n += usize::from(len);
+        if k < 3 {
+            buf[n] = b'.';
             n += 1;
         }
-        let o = *o;
-        if o >= 100 {
-            out[n] = b'0' + o / 100;
-            n += 1;
-        }
-        if o >= 10 {
-            out[n] = b'0' + (o / 10) % 10;
-            n += 1;
-        }
-        out[n] = b'0' + o % 10;
-        n += 1;
     }
+    out.copy_from_slice(&buf[..15]);
     n
 }
 
