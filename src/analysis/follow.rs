@@ -153,26 +153,17 @@ impl Follower {
     pub fn finish(&mut self, out: &mut dyn FnMut(Piece<'_>)) {
         for (k, dir) in self.dirs.iter_mut().enumerate() {
             let from_client = k == 0;
-            while let Some((off, data)) = dir.pending.pop_first() {
-                dir.pending_bytes -= data.len();
-                if off > dir.next {
+            // each remaining hole becomes a gap, then what follows it flows
+            while let Some((&first, _)) = dir.pending.first_key_value() {
+                if first > dir.next {
                     out(Piece::Gap {
                         from_client,
                         offset: dir.next,
-                        len: off - dir.next,
+                        len: first - dir.next,
                     });
-                    dir.next = off;
+                    dir.next = first;
                 }
-                let end = off + data.len() as u64;
-                if end > dir.next {
-                    let skip = usize::try_from(dir.next - off).unwrap_or(0);
-                    out(Piece::Data {
-                        from_client,
-                        offset: dir.next,
-                        data: &data[skip..],
-                    });
-                    dir.next = end;
-                }
+                drain(dir, from_client, out);
             }
         }
     }

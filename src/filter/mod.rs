@@ -197,6 +197,21 @@ impl Parser<'_> {
         }
     }
 
+    /// An optional `src` or `dst` qualifier.
+    fn direction(&mut self) -> Dir {
+        match self.peek() {
+            Some("src") => {
+                self.i += 1;
+                Dir::Src
+            }
+            Some("dst") => {
+                self.i += 1;
+                Dir::Dst
+            }
+            _ => Dir::Either,
+        }
+    }
+
     fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.i).cloned();
         self.i += 1;
@@ -298,17 +313,7 @@ impl Parser<'_> {
                 } else {
                     Proto::Udp
                 };
-                let dir = match self.peek() {
-                    Some("src") => {
-                        self.i += 1;
-                        Dir::Src
-                    }
-                    Some("dst") => {
-                        self.i += 1;
-                        Dir::Dst
-                    }
-                    _ => Dir::Either,
-                };
+                let dir = self.direction();
                 match self.next().map(|t| t.text) {
                     Some(k) if k == "port" => {
                         let p = self.port()?;
@@ -347,17 +352,7 @@ impl Parser<'_> {
                 }
             }
             "ether" => {
-                let dir = match self.peek() {
-                    Some("src") => {
-                        self.i += 1;
-                        Dir::Src
-                    }
-                    Some("dst") => {
-                        self.i += 1;
-                        Dir::Dst
-                    }
-                    _ => Dir::Either,
-                };
+                let dir = self.direction();
                 if self.peek() == Some("host") {
                     self.i += 1;
                 }
