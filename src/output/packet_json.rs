@@ -65,6 +65,22 @@ impl J<'_> {
     fn close_array(&mut self) {
         self.o.push(b']');
     }
+    /// `"k":[{...},{...}]`, each object written by `f`.
+    fn objects<T>(&mut self, k: &str, items: &[T], mut f: impl FnMut(&mut J<'_>, &T)) {
+        self.open_array(k);
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.o.push(b',');
+            }
+            self.o.push(b'{');
+            let mut m = J {
+                o: self.o,
+                first: true,
+            };
+            f(&mut m, item);
+        }
+        self.close_array();
+    }
 }
 
 impl Drop for J<'_> {
@@ -179,22 +195,12 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
             }
         }
         if !p.vlan.is_empty() {
-            j.open_array("vlan");
-            for (i, v) in p.vlan.iter().enumerate() {
-                if i > 0 {
-                    j.o.push(b',');
-                }
-                j.o.push(b'{');
-                let mut k = J {
-                    o: j.o,
-                    first: true,
-                };
+            j.objects("vlan", &p.vlan, |k, v| {
                 k.num("id", u64::from(v.id));
                 k.num("pcp", u64::from(v.pcp));
                 k.boolean("dei", v.dei);
                 k.num("tpid", u64::from(v.tpid));
-            }
-            j.close_array();
+            });
         }
         if let Some(a) = &p.arp {
             let mut k = j.open("arp");
@@ -230,20 +236,10 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
             k.num("frag_offset", u64::from(ip.frag_offset));
             k.num("checksum", u64::from(ip.checksum));
             if !ip.options.is_empty() {
-                k.open_array("options");
-                for (i, opt) in ip.options.iter().enumerate() {
-                    if i > 0 {
-                        k.o.push(b',');
-                    }
-                    k.o.push(b'{');
-                    let mut m = J {
-                        o: k.o,
-                        first: true,
-                    };
+                k.objects("options", &ip.options, |m, opt| {
                     m.num("type", u64::from(opt.kind));
                     m.num("len", u64::from(opt.len));
-                }
-                k.close_array();
+                });
             }
         }
         if let Some(ip) = &p.ipv6 {
@@ -256,16 +252,7 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
             k.num("traffic_class", u64::from(ip.traffic_class));
             k.num("payload_len", u64::from(ip.payload_len));
             if !ip.ext.is_empty() {
-                k.open_array("ext");
-                for (i, e) in ip.ext.iter().enumerate() {
-                    if i > 0 {
-                        k.o.push(b',');
-                    }
-                    k.o.push(b'{');
-                    let mut m = J {
-                        o: k.o,
-                        first: true,
-                    };
+                k.objects("ext", &ip.ext, |m, e| {
                     m.raw_str("kind", e.kind);
                     m.num("next_header", u64::from(e.next_header));
                     m.num("len", e.len as u64);
@@ -284,8 +271,7 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
                     if let Some(v) = e.segments_left {
                         m.num("segments_left", u64::from(v));
                     }
-                }
-                k.close_array();
+                });
             }
         }
         if let Some(t) = &p.tcp {
@@ -304,19 +290,9 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
             k.num("checksum", u64::from(t.checksum));
             k.num("urgent", u64::from(t.urgent));
             if !t.options.is_empty() {
-                k.open_array("options");
-                for (i, opt) in t.options.iter().enumerate() {
-                    if i > 0 {
-                        k.o.push(b',');
-                    }
-                    k.o.push(b'{');
-                    let mut m = J {
-                        o: k.o,
-                        first: true,
-                    };
-                    tcp_opt(&mut m, opt);
-                }
-                k.close_array();
+                k.objects("options", &t.options, |m, opt| {
+                    tcp_opt(m, opt);
+                });
             }
             k.num("payload_len", t.payload_len as u64);
         }
@@ -358,52 +334,22 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
             k.boolean("response", d.response);
             k.num("opcode", u64::from(d.opcode));
             k.num("rcode", u64::from(d.rcode));
-            k.open_array("questions");
-            for (i, q) in d.questions.iter().enumerate() {
-                if i > 0 {
-                    k.o.push(b',');
-                }
-                k.o.push(b'{');
-                let mut m = J {
-                    o: k.o,
-                    first: true,
-                };
+            k.objects("questions", &d.questions, |m, q| {
                 m.text("name", &q.name);
                 m.text("type", &q.kind);
-            }
-            k.close_array();
-            k.open_array("answers");
-            for (i, a) in d.answers.iter().enumerate() {
-                if i > 0 {
-                    k.o.push(b',');
-                }
-                k.o.push(b'{');
-                let mut m = J {
-                    o: k.o,
-                    first: true,
-                };
+            });
+            k.objects("answers", &d.answers, |m, a| {
                 m.text("name", &a.name);
                 m.text("type", &a.kind);
                 m.num("ttl", u64::from(a.ttl));
                 m.text("data", &a.data);
-            }
-            k.close_array();
+            });
         }
         if !p.errors.is_empty() {
-            j.open_array("errors");
-            for (i, e) in p.errors.iter().enumerate() {
-                if i > 0 {
-                    j.o.push(b',');
-                }
-                j.o.push(b'{');
-                let mut m = J {
-                    o: j.o,
-                    first: true,
-                };
+            j.objects("errors", &p.errors, |m, e| {
                 m.raw_str("layer", e.layer);
                 m.text("message", &e.message);
-            }
-            j.close_array();
+            });
         }
     }
     o.push(b'\n');
