@@ -715,9 +715,8 @@ fn dns_header(m: &[u8]) -> Option<Dns> {
             i += 1 + usize::from(len);
         }
         if m.get(i) == Some(&0) {
-            let kind = be16_at(m, i + 1)
-                .map(|t| hickory_proto::rr::RecordType::from(t).to_string())
-                .unwrap_or_default();
+            let kind =
+                be16_at(m, i + 1).map_or("", |t| hickory_proto::rr::RecordType::from(t).into());
             questions.push(DnsQuestion { name, kind });
         }
     }
@@ -753,7 +752,7 @@ pub fn parse_dns(msg: &[u8]) -> Result<Dns, String> {
         let q = Query::read(&mut d).map_err(|e| e.to_string())?;
         questions.push(DnsQuestion {
             name: name_text(q.name()),
-            kind: q.query_type().to_string(),
+            kind: q.query_type().into(),
         });
     }
     let mut answers = Vec::with_capacity(usize::from(h.counts.answers.min(8)));
@@ -769,7 +768,7 @@ pub fn parse_dns(msg: &[u8]) -> Result<Dns, String> {
         };
         answers.push(DnsAnswer {
             name: name_text(&r.name),
-            kind: r.record_type().to_string(),
+            kind: r.record_type().into(),
             ttl: r.ttl,
             data,
         });

@@ -598,7 +598,7 @@ pub struct DnsQuestion {
     pub name: String,
     /// The type (`A`, `AAAA`, ...).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
 }
 
 /// A DNS answer record.
@@ -608,7 +608,7 @@ pub struct DnsAnswer {
     pub name: String,
     /// The type.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     /// TTL in seconds.
     pub ttl: u32,
     /// The record data as text.

@@ -336,7 +336,7 @@ fn info(p: &Packet, s: &mut Buf) {
         }
         for q in &d.questions {
             s.push(' ');
-            s.push_str(&q.kind);
+            s.push_str(q.kind);
             s.push(' ');
             s.push_str(&q.name);
         }
@@ -348,7 +348,7 @@ fn info(p: &Packet, s: &mut Buf) {
                     break;
                 }
                 s.push(' ');
-                s.push_str(&a.kind);
+                s.push_str(a.kind);
                 s.push(' ');
                 s.push_str(&a.data);
             }

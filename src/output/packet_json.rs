@@ -336,11 +336,11 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
             k.num("rcode", u64::from(d.rcode));
             k.objects("questions", &d.questions, |m, q| {
                 m.text("name", &q.name);
-                m.text("type", &q.kind);
+                m.text("type", q.kind);
             });
             k.objects("answers", &d.answers, |m, a| {
                 m.text("name", &a.name);
-                m.text("type", &a.kind);
+                m.text("type", a.kind);
                 m.num("ttl", u64::from(a.ttl));
                 m.text("data", &a.data);
             });
