@@ -47,6 +47,9 @@ pub enum Piece<'a> {
     },
 }
 
+/// The connection's (client, server) endpoints.
+pub type Ends = ((IpAddr, u16), (IpAddr, u16));
+
 /// Buffered out-of-order bytes per direction before a gap is declared.
 const MAX_PENDING: usize = 16 << 20;
 
@@ -91,13 +94,13 @@ impl Follower {
     }
 
     /// The connection's (client, server), once a packet of it was seen.
-    pub fn endpoints(&self) -> Option<((IpAddr, u16), (IpAddr, u16))> {
+    pub fn endpoints(&self) -> Option<Ends> {
         self.target
     }
 
     /// Feeds one decoded packet with its frame bytes; in-order pieces go
-    /// to `out`.
-    pub fn add(&mut self, p: &Packet, frame: &[u8], out: &mut dyn FnMut(Piece<'_>)) {
+    /// to `out` with the connection's endpoints.
+    pub fn add(&mut self, p: &Packet, frame: &[u8], out: &mut dyn FnMut(Piece<'_>, Ends)) {
         let Some(t) = &p.tcp else { return };
         let (src, dst) = match (&p.ipv4, &p.ipv6) {
             (Some(v4), None) => (IpAddr::V4(v4.src), IpAddr::V4(v4.dst)),
@@ -145,12 +148,16 @@ impl Follower {
         }
         let seq = if syn { t.seq.wrapping_add(1) } else { t.seq };
         let offset = dir.offset_of(seq);
-        deliver(dir, offset, payload, from_client, out);
+        deliver(dir, offset, payload, from_client, &mut |piece| {
+            out(piece, (client, server))
+        });
     }
 
     /// The end of the capture: what is still buffered comes out after a
     /// gap marker.
-    pub fn finish(&mut self, out: &mut dyn FnMut(Piece<'_>)) {
+    pub fn finish(&mut self, out: &mut dyn FnMut(Piece<'_>, Ends)) {
+        let Some(ends) = self.target else { return };
+        let out = &mut |piece: Piece<'_>| out(piece, ends);
         for (k, dir) in self.dirs.iter_mut().enumerate() {
             let from_client = k == 0;
             // each remaining hole becomes a gap, then what follows it flows
@@ -269,7 +276,7 @@ mod tests {
         let mut f = Follower::new(Select::Index(0));
         let (mut c, mut s) = (String::new(), String::new());
         let mut gaps = Vec::new();
-        let mut sink = |p: Piece<'_>| match p {
+        let mut sink = |p: Piece<'_>, _: Ends| match p {
             Piece::Data {
                 from_client, data, ..
             } => {

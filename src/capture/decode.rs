@@ -186,13 +186,32 @@ fn ip(p: &mut Packet, data: &[u8], inner: bool) {
 }
 
 /// The transport header of an unfragmented payload; false when there is
-/// none (unknown protocol) or it is damaged (the error is recorded, with
-/// where the layer starts in the frame and what limited its length).
+/// none (unknown protocol) or it is damaged (the error is recorded).
 fn transport_slice(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) -> bool {
+    match slice_transport(p.frame_base, payload) {
+        Some(Ok(t)) => {
+            transport(p, &t);
+            true
+        }
+        Some(Err((layer, message))) => {
+            p.error(layer, message);
+            false
+        }
+        None => false,
+    }
+}
+
+/// Slices the transport header a payload starts with: `None` for a
+/// protocol netray does not decode, `Err` with the layer and a message
+/// that says where the layer starts in the frame and what limited it.
+fn slice_transport<'a>(
+    frame_base: usize,
+    payload: &LaxIpPayloadSlice<'a>,
+) -> Option<Result<TransportSlice<'a>, (&'static str, String)>> {
     use etherparse::err::{tcp::HeaderSliceError, LenError};
     use etherparse::LenSource;
     let b = payload.payload;
-    let offset = (b.as_ptr() as usize).wrapping_sub(p.frame_base);
+    let offset = (b.as_ptr() as usize).wrapping_sub(frame_base);
     let located = |mut e: LenError| {
         e.layer_start_offset += offset;
         if e.len_source == LenSource::Slice {
@@ -200,7 +219,7 @@ fn transport_slice(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) -> bool {
         }
         e.to_string()
     };
-    let r = match payload.ip_number {
+    Some(match payload.ip_number {
         IpNumber::TCP => TcpSlice::from_slice(b)
             .map(TransportSlice::Tcp)
             .map_err(|e| {
@@ -222,18 +241,8 @@ fn transport_slice(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) -> bool {
         IpNumber::IGMP => IgmpSlice::from_slice(b)
             .map(TransportSlice::Igmp)
             .map_err(|e| ("igmp", located(e))),
-        _ => return false,
-    };
-    match r {
-        Ok(t) => {
-            transport(p, &t);
-            true
-        }
-        Err((layer, message)) => {
-            p.error(layer, message);
-            false
-        }
-    }
+        _ => return None,
+    })
 }
 
 fn cooked(c: &link::Cooked) -> Cooked {
@@ -270,29 +279,12 @@ fn first_fragment(p: &mut Packet, payload: &LaxIpPayloadSlice<'_>) {
     if !payload.fragmented || !first {
         return;
     }
-    let b = payload.payload;
-    match payload.ip_number {
-        IpNumber::TCP => {
-            if let Ok(t) = TcpSlice::from_slice(b) {
-                transport(p, &TransportSlice::Tcp(t));
-            }
+    // a first fragment is cut by definition: what its header says is
+    // shown, what is missing is not an error
+    if let Some(Ok(t)) = slice_transport(p.frame_base, payload) {
+        if !matches!(t, TransportSlice::Igmp(_)) {
+            transport(p, &t);
         }
-        IpNumber::UDP => {
-            if let Ok(u) = UdpSlice::from_slice_lax(b) {
-                transport(p, &TransportSlice::Udp(u));
-            }
-        }
-        IpNumber::ICMP => {
-            if let Ok(i) = Icmpv4Slice::from_slice(b) {
-                transport(p, &TransportSlice::Icmpv4(i));
-            }
-        }
-        IpNumber::IPV6_ICMP => {
-            if let Ok(i) = Icmpv6Slice::from_slice(b) {
-                transport(p, &TransportSlice::Icmpv6(i));
-            }
-        }
-        _ => {}
     }
 }
 

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 
 use super::args::{DecodeArgs, DirectionArg, FollowArgs, StatsArgs, TimeArg};
-use crate::analysis::follow::{Follower, Piece, Select};
+use crate::analysis::follow::{Ends, Follower, Piece, Select};
 use crate::analysis::stats::Collector;
 use crate::capture::pipeline::{self, Work};
 use crate::capture::{decode_into, read_frames, Flow, Frame, ReadSummary, Timestamp};
@@ -225,15 +225,13 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
     let mut follower = Follower::new(select);
     let mut text = FollowText::default();
     let mut p = Packet::default();
-    let mut failed: Option<std::io::Error> = None;
+    // a write failure (a closed pipe, say) stops the reading too
+    let failed: std::cell::RefCell<Option<std::io::Error>> = std::cell::RefCell::new(None);
     let mut sent = [0u64; 2];
-    let mut handle = |piece: Piece<'_>,
-                      ends: Option<((std::net::IpAddr, u16), (std::net::IpAddr, u16))>,
-                      failed: &mut Option<std::io::Error>| {
-        if failed.is_some() {
+    let mut handle = |piece: Piece<'_>, (client, server): Ends| {
+        if failed.borrow().is_some() {
             return;
         }
-        let Some((client, server)) = ends else { return };
         let (from_client, offset, len, data) = match piece {
             Piece::Data {
                 from_client,
@@ -281,37 +279,27 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
             }
         };
         if let Err(e) = r {
-            *failed = Some(e);
+            *failed.borrow_mut() = Some(e);
         }
     };
     let summary = read_frames(input, |frame| {
         decode_into(frame, &mut p);
-        if filter.as_ref().is_some_and(|f| !f.matches(&p)) {
-            return Ok(Flow::Continue);
+        if filter.as_ref().is_none_or(|f| f.matches(&p)) {
+            follower.add(&p, frame.data, &mut handle);
         }
-        let ends = follower.endpoints();
-        let mut pieces: Vec<(Piece<'static>, Vec<u8>)> = Vec::new();
-        follower.add(&p, frame.data, &mut |piece| pieces.push(owned(piece)));
-        let ends = follower.endpoints().or(ends);
-        for (piece, bytes) in pieces {
-            handle(restore(piece, &bytes), ends, &mut failed);
-        }
-        match failed.take() {
-            Some(e) => Err(e),
-            None => Ok(Flow::Continue),
-        }
+        Ok(if failed.borrow().is_some() {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
     })
     .map_err(|source| Error::Capture {
         path: args.file.clone(),
         source,
     })?;
+    follower.finish(&mut handle);
     let ends = follower.endpoints();
-    let mut tail: Vec<(Piece<'static>, Vec<u8>)> = Vec::new();
-    follower.finish(&mut |piece| tail.push(owned(piece)));
-    for (piece, bytes) in tail {
-        handle(restore(piece, &bytes), ends, &mut failed);
-    }
-    if let Some(e) = failed {
+    if let Some(e) = failed.into_inner() {
         return Err(Error::io("writing output", e));
     }
     if let Some(w) = raw.as_mut() {
@@ -334,49 +322,4 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         .map_err(|e| Error::io("writing output", e))?;
     }
     Ok(0)
-}
-
-/// A piece with its bytes moved out, so the follower's borrow ends.
-fn owned(p: Piece<'_>) -> (Piece<'static>, Vec<u8>) {
-    match p {
-        Piece::Data {
-            from_client,
-            offset,
-            data,
-        } => (
-            Piece::Data {
-                from_client,
-                offset,
-                data: &[],
-            },
-            data.to_vec(),
-        ),
-        Piece::Gap {
-            from_client,
-            offset,
-            len,
-        } => (
-            Piece::Gap {
-                from_client,
-                offset,
-                len,
-            },
-            Vec::new(),
-        ),
-    }
-}
-
-fn restore<'a>(p: Piece<'static>, bytes: &'a [u8]) -> Piece<'a> {
-    match p {
-        Piece::Data {
-            from_client,
-            offset,
-            ..
-        } => Piece::Data {
-            from_client,
-            offset,
-            data: bytes,
-        },
-        gap => gap,
-    }
 }
