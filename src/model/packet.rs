@@ -91,6 +91,11 @@ fn push_clock(s: &mut String, h: u32, mi: u32, se: u32) {
 
 /// Appends `v` in decimal, zero-padded to `width` (at most 20).
 pub fn push_padded<P: Put + ?Sized>(s: &mut P, v: u64, width: usize) {
+    if let (Ok(small), true) = (u32::try_from(v), width <= 10) {
+        let (d, n) = crate::model::text::u32_text(small, width);
+        s.put_fixed(&d, n);
+        return;
+    }
     let mut buf = [b'0'; 20];
     let mut i = buf.len();
     let mut v = v;

@@ -11,12 +11,28 @@ use serde::Serializer;
 pub trait Put {
     /// Appends ASCII bytes.
     fn put(&mut self, b: &[u8]);
+
+    /// Appends the first `len` bytes of a stack buffer. Byte buffers copy
+    /// all `N` bytes (a fixed-size copy the compiler inlines) and cut the
+    /// tail off again, which is cheaper than a `memcpy` call of a
+    /// variable length for the short pieces of a summary line.
+    #[inline]
+    fn put_fixed<const N: usize>(&mut self, b: &[u8; N], len: usize) {
+        self.put(&b[..len.min(N)]);
+    }
 }
 
 impl Put for Vec<u8> {
     #[inline]
     fn put(&mut self, b: &[u8]) {
         self.extend_from_slice(b);
+    }
+
+    #[inline]
+    fn put_fixed<const N: usize>(&mut self, b: &[u8; N], len: usize) {
+        let end = self.len() + len.min(N);
+        self.extend_from_slice(b);
+        self.truncate(end);
     }
 }
 
@@ -30,10 +46,15 @@ impl Put for String {
 
 /// Appends `v` in decimal.
 #[inline]
-pub fn push_u64<P: Put + ?Sized>(s: &mut P, v: u64) {
+pub fn push_u64<P: Put>(s: &mut P, v: u64) {
+    if let Ok(small) = u32::try_from(v) {
+        let (d, n) = u32_text(small, 0);
+        s.put_fixed(&d, n);
+        return;
+    }
     let mut buf = [0u8; 20];
-    let start = u64_digits(&mut buf, v);
-    s.put(&buf[start..]);
+    let n = u64_digits(&mut buf, v);
+    s.put_fixed(&buf, n);
 }
 
 /// "00" "01" ... "99": two digits a step, as itoa does.
@@ -44,26 +65,74 @@ const PAIRS: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
+/// The same pairs, indexable by `0..100` without a bounds check.
+const PAIR: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [PAIRS[i * 2], PAIRS[i * 2 + 1]];
+        i += 1;
+    }
+    t
+};
+
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// `v` in decimal, at least `width` digits (zero-padded, `width <= 10`),
+/// at the start of a 16-byte buffer; returns the buffer and the length.
+/// Branch-free: all ten digits are made two at a time, then the leading
+/// zeros are shifted out as one 128-bit integer.
 #[inline]
-fn u64_digits(buf: &mut [u8; 20], mut v: u64) -> usize {
-    let mut i = buf.len();
+pub fn u32_text(v: u32, width: usize) -> ([u8; 16], usize) {
+    // digits: floor(log10(v)) + 1, from the bit length
+    let bits = 32 - (v | 1).leading_zeros();
+    let t = ((bits * 1233) >> 12).min(9) as usize;
+    let len = (t + usize::from(v >= POW10[t])).max(1).max(width.min(10));
+    let hi = v / 100_000_000;
+    let lo = v % 100_000_000;
+    let (a, b) = (lo / 10_000, lo % 10_000);
+    let mut d = [0u8; 16];
+    d[0..2].copy_from_slice(&PAIR[(hi % 100) as usize]);
+    d[2..4].copy_from_slice(&PAIR[(a / 100 % 100) as usize]);
+    d[4..6].copy_from_slice(&PAIR[(a % 100) as usize]);
+    d[6..8].copy_from_slice(&PAIR[(b / 100 % 100) as usize]);
+    d[8..10].copy_from_slice(&PAIR[(b % 100) as usize]);
+    let x = u128::from_be_bytes(d) << ((10 - len) * 8);
+    (x.to_be_bytes(), len)
+}
+
+/// Writes `v` in decimal at the start of `buf`; returns the length. For
+/// values beyond `u32` (the rare case): a pair at a time from the end.
+fn u64_digits(buf: &mut [u8; 20], v: u64) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut v = v;
     while v >= 100 {
-        let pair = (v % 100) as usize * 2;
-        v /= 100;
         i -= 2;
-        buf[i] = PAIRS[pair];
-        buf[i + 1] = PAIRS[pair + 1];
+        tmp[i..i + 2].copy_from_slice(&PAIR[(v % 100) as usize]);
+        v /= 100;
     }
     if v >= 10 {
-        let pair = v as usize * 2;
         i -= 2;
-        buf[i] = PAIRS[pair];
-        buf[i + 1] = PAIRS[pair + 1];
+        tmp[i..i + 2].copy_from_slice(&PAIR[v as usize]);
     } else {
         i -= 1;
-        buf[i] = b'0' + v as u8;
+        tmp[i] = b'0' + v as u8;
     }
-    i
+    let len = tmp.len() - i;
+    buf[..len].copy_from_slice(&tmp[i..]);
+    len
 }
 
 /// The decimal text of every octet, padded to four bytes, with its length.
@@ -105,10 +174,10 @@ pub fn ipv4_text(a: Ipv4Addr, out: &mut [u8; 15]) -> usize {
 
 /// Appends a dotted quad.
 #[inline]
-pub fn push_ipv4<P: Put + ?Sized>(s: &mut P, a: Ipv4Addr) {
+pub fn push_ipv4<P: Put>(s: &mut P, a: Ipv4Addr) {
     let mut buf = [0u8; 15];
     let n = ipv4_text(a, &mut buf);
-    s.put(&buf[..n]);
+    s.put_fixed(&buf, n);
 }
 
 /// serde `serialize_with` for an IPv4 address, without `core::fmt`.
@@ -191,10 +260,10 @@ pub fn ipv6_text(a: std::net::Ipv6Addr, out: &mut [u8; 45]) -> usize {
 
 /// Appends an IPv6 address (as `Display` writes it).
 #[inline]
-pub fn push_ipv6<P: Put + ?Sized>(s: &mut P, a: std::net::Ipv6Addr) {
+pub fn push_ipv6<P: Put>(s: &mut P, a: std::net::Ipv6Addr) {
     let mut buf = [0u8; 45];
     let n = ipv6_text(a, &mut buf);
-    s.put(&buf[..n]);
+    s.put_fixed(&buf, n);
 }
 
 /// `aa:bb:cc:dd:ee:ff` into a stack buffer.
@@ -210,13 +279,13 @@ pub fn mac_text(m: &[u8; 6]) -> [u8; 17] {
 
 /// Appends a MAC address.
 #[inline]
-pub fn push_mac<P: Put + ?Sized>(s: &mut P, m: &[u8; 6]) {
+pub fn push_mac<P: Put>(s: &mut P, m: &[u8; 6]) {
     s.put(&mac_text(m));
 }
 
 /// Appends `0x` and four hex digits.
 #[inline]
-pub fn push_hex4<P: Put + ?Sized>(s: &mut P, v: u16) {
+pub fn push_hex4<P: Put>(s: &mut P, v: u16) {
     let mut b = *b"0x0000";
     for (k, shift) in [12, 8, 4, 0].into_iter().enumerate() {
         b[2 + k] = HEX[usize::from((v >> shift) & 15)];
@@ -303,5 +372,36 @@ mod tests {
         s.clear();
         push_hex4(&mut s, 0x86dd);
         assert_eq!(s, "0x86dd");
+    }
+
+    #[test]
+    fn every_digit_count_and_width_matches_std() {
+        // each power of ten, one either side, the limits, and a walk
+        let mut vals: Vec<u64> = vec![0, 1, 9, u64::from(u32::MAX), u64::from(u32::MAX) + 1];
+        for p in 0..20u32 {
+            let t = 10u64.pow(p);
+            vals.extend([t - 1, t, t + 1]);
+        }
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push(x >> (x % 64));
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for v in vals {
+            a.clear();
+            push_u64(&mut a, v);
+            assert_eq!(a, v.to_string().as_bytes());
+            if let Ok(small) = u32::try_from(v) {
+                for w in 0..=10 {
+                    let (d, n) = u32_text(small, w);
+                    b.clear();
+                    b.put_fixed(&d, n);
+                    assert_eq!(b, format!("{small:0w$}").as_bytes(), "{small} width {w}");
+                }
+            }
+        }
     }
 }

@@ -57,6 +57,11 @@ impl Put for Buf {
     fn put(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
+
+    #[inline]
+    fn put_fixed<const N: usize>(&mut self, b: &[u8; N], len: usize) {
+        self.0.put_fixed(b, len);
+    }
 }
 
 impl std::fmt::Write for Buf {
