@@ -1,0 +1,152 @@
+//! Raw Ethernet frames in and out of one interface (AF_PACKET through
+//! pnet's datalink channel), behind [`FrameIo`] so that the logic above
+//! (capture loops, ARP retries and reply matching) is unit-tested with a
+//! fake.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+
+/// Sends frames and receives them with a deadline.
+pub trait FrameIo {
+    /// Sends one whole Ethernet frame.
+    ///
+    /// # Errors
+    /// The kernel refused it.
+    fn send(&mut self, frame: &[u8]) -> io::Result<()>;
+
+    /// The next frame, or `None` when `deadline` passes first.
+    ///
+    /// # Errors
+    /// The socket failed.
+    fn recv(&mut self, deadline: Instant) -> io::Result<Option<&[u8]>>;
+}
+
+/// How a channel is opened.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelOptions {
+    /// Put the interface into promiscuous mode while open.
+    pub promiscuous: bool,
+    /// Largest frame kept whole (bigger ones are cut by the kernel).
+    pub buffer: usize,
+    /// How often `recv` wakes up to look at its deadline.
+    pub poll: Duration,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        ChannelOptions {
+            promiscuous: false,
+            // loopback's MTU is 64 KiB, and GRO on veth can merge more
+            buffer: 256 * 1024,
+            poll: Duration::from_millis(50),
+        }
+    }
+}
+
+/// A pnet datalink channel on one interface.
+pub struct PnetChannel {
+    tx: Box<dyn pnet::datalink::DataLinkSender>,
+    rx: Box<dyn pnet::datalink::DataLinkReceiver>,
+    frame: Vec<u8>,
+}
+
+impl std::fmt::Debug for PnetChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PnetChannel").finish_non_exhaustive()
+    }
+}
+
+/// The binary's path, for the setcap hint.
+pub fn exe_path() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "netray".into())
+}
+
+/// Maps a socket error to netray's error: missing privilege is exit 3
+/// with the hint, anything else an I/O error naming what was tried.
+pub fn socket_error(what: &str, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(1) {
+        Error::Privilege {
+            what: what.to_string(),
+            exe: exe_path(),
+        }
+    } else {
+        Error::io(what, e)
+    }
+}
+
+/// The usage error for an unknown interface, listing the ones there are.
+pub fn no_such_interface(name: &str) -> Error {
+    let names: Vec<String> = pnet::datalink::interfaces()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    Error::Usage(format!(
+        "no interface named {name:?} (there are: {})",
+        names.join(", ")
+    ))
+}
+
+impl PnetChannel {
+    /// Opens a channel on the named interface.
+    ///
+    /// # Errors
+    /// No such interface (usage error, with the names there are), missing
+    /// privilege (exit 3 with the hint), or another socket failure.
+    pub fn open(name: &str, opts: ChannelOptions) -> Result<PnetChannel, Error> {
+        let iface = super::iface::pnet_by_name(name).ok_or_else(|| no_such_interface(name))?;
+        let cfg = pnet::datalink::Config {
+            read_buffer_size: opts.buffer,
+            write_buffer_size: 64 * 1024,
+            read_timeout: Some(opts.poll),
+            promiscuous: opts.promiscuous,
+            ..Default::default()
+        };
+        let what = format!("opening a raw socket on {name}");
+        match pnet::datalink::channel(&iface, cfg) {
+            Ok(pnet::datalink::Channel::Ethernet(tx, rx)) => Ok(PnetChannel {
+                tx,
+                rx,
+                frame: Vec::with_capacity(opts.buffer),
+            }),
+            Ok(_) => Err(Error::io(
+                &what,
+                io::Error::other("not an Ethernet channel"),
+            )),
+            Err(e) => Err(socket_error(&what, e)),
+        }
+    }
+}
+
+impl FrameIo for PnetChannel {
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        match self.tx.send_to(frame, None) {
+            Some(r) => r,
+            None => Err(io::Error::other("the channel could not send")),
+        }
+    }
+
+    fn recv(&mut self, deadline: Instant) -> io::Result<Option<&[u8]>> {
+        // pnet's receiver wakes every `poll` to let us look at the
+        // deadline; the frame is copied out of its buffer so the loop can
+        // go on borrowing the receiver
+        loop {
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            match self.rx.next() {
+                Ok(f) => {
+                    self.frame.clear();
+                    self.frame.extend_from_slice(f);
+                    return Ok(Some(&self.frame));
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
