@@ -1,8 +1,10 @@
 //! Captures: reading pcap/pcapng files and decoding their packets.
 
 pub mod decode;
+pub mod live;
 pub mod pipeline;
 pub mod reader;
+pub mod writer;
 
 pub use decode::{decode, decode_into};
 pub use reader::{read_frames, Flow, Format, Frame, ReadError, ReadSummary, Timestamp};

@@ -84,6 +84,34 @@ pub enum Command {
     /// netray follow trace.pcap 192.0.2.1:40000 198.51.100.2:80 --hex
     Follow(FollowArgs),
 
+    /// The host's network interfaces: name, index, MAC and its vendor,
+    /// addresses with prefix, MTU and flags.
+    ///
+    /// Examples: netray iface; netray iface lan0 --json
+    Iface {
+        /// Show only this interface.
+        name: Option<String>,
+    },
+
+    /// How a packet to an address leaves this host: the routing table's
+    /// longest-prefix match, the mask AND that makes a target on-link or
+    /// not, and whom ARP (or IPv6 neighbour discovery) must resolve: the
+    /// target itself or the gateway. Exit 1 when there is no route.
+    ///
+    /// Examples: netray route 198.51.100.10; netray route 2001:db8::1
+    Route {
+        /// The destination address.
+        target: String,
+    },
+
+    /// Live capture from an interface (needs CAP_NET_RAW): decode and
+    /// print like `decode`, and/or write a pcap or pcapng file. Ends after
+    /// -c packets, --duration, or Ctrl-C, with a summary on stderr.
+    ///
+    /// Examples: sudo netray capture -i eth0 -c 20 -f 'tcp port 443';
+    /// sudo netray capture -i lo -w out.pcap --duration 10
+    Capture(CaptureArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -266,6 +294,45 @@ pub struct DecodeArgs {
     /// A file that ends inside a record is an error (exit 4), not a warning.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// `netray capture` options.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The interface to capture on (see `netray iface`).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// Write the packets to a capture file (`-` for stdout) instead of
+    /// printing them.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<String>,
+    /// Write pcapng (nanosecond timestamps) instead of pcap.
+    #[arg(long, requires = "write")]
+    pub pcapng: bool,
+    /// Print packets even while writing a file.
+    #[arg(long)]
+    pub print: bool,
+    /// Stop after this many packets (that match the filter).
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Keep only packets matching a filter (the same syntax as `decode`).
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Keep at most this many bytes of each packet in the file.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: u32,
+    /// Put the interface into promiscuous mode (see traffic for other hosts).
+    #[arg(long)]
+    pub promisc: bool,
+    /// Also print each packet's bytes in hex and ASCII.
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// How the time column is shown.
+    #[arg(long, value_enum, default_value_t = TimeArg::Abs)]
+    pub time: TimeArg,
 }
 
 /// `netray stats` options.

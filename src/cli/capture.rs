@@ -91,7 +91,7 @@ impl Work for DecodeWork<'_> {
     }
 }
 
-fn time_mode(t: TimeArg) -> TimeMode {
+pub(super) fn time_mode(t: TimeArg) -> TimeMode {
     match t {
         TimeArg::Abs => TimeMode::Abs,
         TimeArg::Rel => TimeMode::Rel,

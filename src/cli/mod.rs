@@ -6,6 +6,8 @@
 
 pub mod args;
 mod capture;
+mod link;
+mod live;
 mod subnet;
 
 use std::io::{self, IsTerminal, Write};
@@ -56,6 +58,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         Command::Decode(args) => capture::decode(&args, &opts, out),
         Command::Stats(args) => capture::stats(&args, &opts, out),
         Command::Follow(args) => capture::follow(&args, &opts, out),
+        Command::Iface { name } => link::iface(name.as_deref(), &opts, out),
+        Command::Route { target } => link::route(&target, &opts, out),
+        Command::Capture(args) => live::capture(&args, &opts, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "netray", out);
             Ok(0)

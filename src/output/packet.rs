@@ -548,6 +548,21 @@ fn tree(p: &Packet, s: &mut Buf) {
     }
 }
 
+/// `aa:bb:cc:dd:ee:ff` back to bytes (the tree's MAC fields).
+fn parse_mac(t: &str) -> Option<[u8; 6]> {
+    if t.len() != 17 {
+        return None;
+    }
+    let mut m = [0u8; 6];
+    for (i, part) in t.split(':').enumerate() {
+        if i >= 6 || part.len() != 2 {
+            return None;
+        }
+        m[i] = u8::from_str_radix(part, 16).ok()?;
+    }
+    Some(m)
+}
+
 fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
     use serde_json::Value;
     let pad = "    ".repeat(depth);
@@ -582,6 +597,12 @@ fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
             let hex = matches!(key, "ethertype" | "checksum" | "tpid" | "ptype") && v.is_u64();
             let text = if hex {
                 format!("0x{:04x} ({})", v.as_u64().unwrap_or(0), v)
+            } else if let Some(mac) = v.as_str().and_then(parse_mac) {
+                // hardware addresses with their vendor (or kind)
+                match crate::oui::vendor(mac) {
+                    crate::oui::Vendor::Registered(name) => format!("{} ({name})", scalar(v)),
+                    other => format!("{} {other}", scalar(v)),
+                }
             } else {
                 scalar(v)
             };
