@@ -6,10 +6,14 @@
 //! - `peers`: the same inputs through ipcalc, sipcalc, grepcidr and
 //!   Python's ipaddress (ignored unless those are installed; .ci/run
 //!   installs them).
+//! - `link`: iface, route and live capture; the real thing runs in a
+//!   namespace LAN built by `netns` (root only, ignored otherwise).
 
 mod capture;
 mod cli;
 mod conformance;
+mod link;
+mod netns;
 mod peers;
 mod props;
 mod subnet;
