@@ -146,7 +146,8 @@ pub(super) fn capture(args: &CaptureArgs, opts: &Options, out: &mut dyn Write) -
         let n = w.written;
         w.finish()
             .map_err(|e| Error::io(format!("writing {path}"), e))?;
-        written_to = format!(", {n} written to {path}");
+        let to = if path == "-" { "stdout" } else { path };
+        written_to = format!(", {n} written to {to}");
     }
     if !opts.quiet {
         let dups = if summary.duplicates > 0 {
@@ -160,9 +161,16 @@ pub(super) fn capture(args: &CaptureArgs, opts: &Options, out: &mut dyn Write) -
         } else {
             String::new()
         };
+        // (pnet does not expose the socket's drop counter: no drops line)
         output::warn(&format!(
-            "{} packets captured on {}{filtered}{dups}{written_to}; kernel drops not reported",
-            summary.captured, args.interface
+            "{} {} captured on {}{filtered}{dups}{written_to}",
+            summary.captured,
+            if summary.captured == 1 {
+                "packet"
+            } else {
+                "packets"
+            },
+            args.interface
         ));
     }
     Ok(0)
