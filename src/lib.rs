@@ -14,6 +14,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod analysis;
+pub mod arp;
 pub mod capture;
 pub mod cli;
 pub mod error;

@@ -112,6 +112,12 @@ pub enum Command {
     /// sudo netray capture -i lo -w out.pcap --duration 10
     Capture(CaptureArgs),
 
+    /// ARP over raw sockets (needs CAP_NET_RAW): resolve an address to
+    /// its MAC, sweep a subnet, detect duplicate addresses, watch for
+    /// spoofing.
+    #[command(subcommand)]
+    Arp(ArpCmd),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -294,6 +300,127 @@ pub struct DecodeArgs {
     /// A file that ends inside a record is an error (exit 4), not a warning.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// `netray arp ...`
+#[derive(Debug, Subcommand)]
+pub enum ArpCmd {
+    /// Ask who has an address, like arping: MAC, vendor, round trip. The
+    /// interface and source address come from the routing table; for an
+    /// address off the local subnet, says so and resolves the gateway
+    /// instead. Exit 1 when nothing answers.
+    ///
+    /// Examples: netray arp resolve 192.0.2.1; netray arp resolve
+    /// 192.0.2.20 -i eth0 -c 5
+    Resolve {
+        /// The IPv4 address.
+        target: String,
+        /// Interface (default: the one the route to the target uses).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: Option<String>,
+        /// How long each request waits for a reply, in milliseconds.
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        timeout: u64,
+        /// Requests to repeat when one gets no reply.
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        retries: u32,
+        /// Resolve this many times (arping -c), with min/avg/max.
+        #[arg(short = 'c', long = "count", default_value_t = 1, value_name = "N")]
+        count: u32,
+        /// Time between repeated resolutions, in milliseconds.
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        interval: u64,
+    },
+
+    /// Sweep a subnet (default: the interface's own) with ARP requests at
+    /// a steady rate, retrying the silent addresses: every host that
+    /// answers with MAC, vendor and round trip, duplicates flagged.
+    /// Sorted by address; NDJSON (one host per line) with --json.
+    ///
+    /// Examples: netray arp scan; netray arp scan 192.0.2.0/24 -i eth0
+    /// --rate 500; netray arp scan --ipv6
+    Scan {
+        /// The addresses to sweep (CIDR, or a single address).
+        cidr: Option<String>,
+        /// Interface (default: the one whose subnet holds the CIDR, or
+        /// the default route's).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: Option<String>,
+        /// Requests per second.
+        #[arg(long, default_value_t = 1000, value_name = "PPS")]
+        rate: u32,
+        /// Extra rounds for silent addresses.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        retries: u32,
+        /// The longest a round waits for late replies, in milliseconds.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        timeout: u64,
+        /// Sweep more than 65536 addresses.
+        #[arg(long)]
+        force: bool,
+        /// Also find IPv6 neighbours (an ICMPv6 echo to all nodes, then a
+        /// neighbour solicitation to each that answered).
+        #[arg(long = "ipv6")]
+        ipv6: bool,
+    },
+
+    /// RFC 5227 duplicate address detection: ARP probes from 0.0.0.0 ask
+    /// whether anyone uses the address without disturbing any cache.
+    /// Exit 0 when it is free, 1 (with the MACs) when it is taken.
+    ///
+    /// Example: netray arp check 192.0.2.50 -i eth0
+    Check {
+        /// The IPv4 address.
+        target: String,
+        /// Interface (default: the one whose subnet holds the address).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interface: Option<String>,
+        /// Probes to send.
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        probes: u32,
+        /// Time between probes, in milliseconds.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        interval: u64,
+        /// Time to listen after the last probe, in milliseconds.
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        wait: u64,
+    },
+
+    /// Passive monitor like arpwatch, live or over a capture: new
+    /// stations, MAC changes and flip-flops, gratuitous ARP, unsolicited
+    /// replies, one MAC claiming many addresses, and pairs that contradict
+    /// a baseline. Exit 1 when a warning or alert was raised.
+    ///
+    /// Examples: netray arp watch -r trace.pcap --baseline known.txt;
+    /// sudo netray arp watch -i eth0 --json
+    Watch {
+        /// Interface to watch live.
+        #[arg(
+            short = 'i',
+            long = "interface",
+            value_name = "IFACE",
+            conflicts_with = "read",
+            required_unless_present = "read"
+        )]
+        interface: Option<String>,
+        /// A capture file to read instead.
+        #[arg(short = 'r', long = "read", value_name = "CAPTURE")]
+        read: Option<String>,
+        /// Known IP/MAC pairs, `IP MAC` per line: they raise nothing, and
+        /// a known address at another MAC is an alert.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// A MAC claiming more addresses than this is reported.
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        many: usize,
+        /// Live: stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Show only warnings and alerts, not info events (new stations,
+        /// gratuitous ARP).
+        #[arg(long)]
+        alerts_only: bool,
+    },
 }
 
 /// `netray capture` options.

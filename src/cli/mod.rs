@@ -5,6 +5,7 @@
 //! [`Error`]s, which carry their own status.
 
 pub mod args;
+mod arp;
 mod capture;
 mod link;
 mod live;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         Command::Decode(args) => capture::decode(&args, &opts, out),
         Command::Stats(args) => capture::stats(&args, &opts, out),
         Command::Follow(args) => capture::follow(&args, &opts, out),
+        Command::Arp(cmd) => arp::run(cmd, &opts, out),
         Command::Iface { name } => link::iface(name.as_deref(), &opts, out),
         Command::Route { target } => link::route(&target, &opts, out),
         Command::Capture(args) => live::capture(&args, &opts, out),

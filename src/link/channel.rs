@@ -97,15 +97,19 @@ impl PnetChannel {
     /// No such interface (usage error, with the names there are), missing
     /// privilege (exit 3 with the hint), or another socket failure.
     pub fn open(name: &str, opts: ChannelOptions) -> Result<PnetChannel, Error> {
+        use std::os::fd::IntoRawFd;
         let iface = super::iface::pnet_by_name(name).ok_or_else(|| no_such_interface(name))?;
+        let what = format!("opening a raw socket on {name}");
+        let fd = packet_socket().map_err(|e| socket_error(&what, e))?;
         let cfg = pnet::datalink::Config {
             read_buffer_size: opts.buffer,
             write_buffer_size: 64 * 1024,
             read_timeout: Some(opts.poll),
             promiscuous: opts.promiscuous,
+            // pnet owns (and closes) it from here on
+            socket_fd: Some(fd.into_raw_fd()),
             ..Default::default()
         };
-        let what = format!("opening a raw socket on {name}");
         match pnet::datalink::channel(&iface, cfg) {
             Ok(pnet::datalink::Channel::Ethernet(tx, rx)) => Ok(PnetChannel {
                 tx,
@@ -119,6 +123,28 @@ impl PnetChannel {
             Err(e) => Err(socket_error(&what, e)),
         }
     }
+}
+
+/// The receive buffer asked for: a burst of 4 MiB of frames is kept.
+const RCVBUF: usize = 4 << 20;
+
+/// An AF_PACKET raw socket for every protocol, with a large receive
+/// buffer: forced past `rmem_max` where the process may (CAP_NET_ADMIN),
+/// else as large as `rmem_max` allows.
+fn packet_socket() -> io::Result<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockProtocol, SockType};
+    let fd = socket::socket(
+        AddressFamily::Packet,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::EthAll,
+    )
+    .map_err(io::Error::from)?;
+    if socket::setsockopt(&fd, sockopt::RcvBufForce, &RCVBUF).is_err() {
+        // not privileged for that: the plain option, capped by rmem_max
+        let _ = socket::setsockopt(&fd, sockopt::RcvBuf, &RCVBUF);
+    }
+    Ok(fd)
 }
 
 impl FrameIo for PnetChannel {

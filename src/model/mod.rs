@@ -4,6 +4,7 @@
 //! names documented in docs/json.md. Domains build these values; `output/`
 //! renders them as tables or JSON. Nothing here does I/O.
 
+pub mod arp;
 pub mod packet;
 pub mod stats;
 pub mod subnet;

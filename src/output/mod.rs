@@ -6,6 +6,7 @@
 //! implementation (one document, pretty-printed; streams use NDJSON through
 //! their own sinks), its human form is written by `Render::human`.
 
+pub mod arp;
 pub mod link;
 pub mod packet;
 pub mod packet_json;

@@ -9,6 +9,7 @@
 //! - `link`: iface, route and live capture; the real thing runs in a
 //!   namespace LAN built by `netns` (root only, ignored otherwise).
 
+mod arp;
 mod capture;
 mod cli;
 mod conformance;

@@ -125,7 +125,20 @@ impl LanBuilder {
         };
         let sw = format!("{id}sw");
         lan.add_ns(&sw);
-        lan.ip(&sw, &["link", "add", "br0", "type", "bridge"]);
+        // a plain switch: no MLD snooping, so NDP's multicast reaches every
+        // port from the first packet on
+        lan.ip(
+            &sw,
+            &[
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
         lan.ip(&sw, &["link", "set", "br0", "up"]);
         let netray = lan.attach("netray", "lan0", self.netray_ip, None, self.ipv6);
         lan.netray = Some(netray);
