@@ -436,6 +436,7 @@ fn scan(
         sent,
         found: hosts.len() as u64,
         seconds: start.elapsed().as_secs_f64(),
+        ipv6_prefix: false,
     };
     match opts.format {
         Format::Json => {
@@ -583,6 +584,7 @@ fn scan_v6(
         sent: count,
         found: hosts.len() as u64,
         seconds: start.elapsed().as_secs_f64(),
+        ipv6_prefix: true,
     };
     match opts.format {
         Format::Json => {

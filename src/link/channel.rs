@@ -50,6 +50,9 @@ pub struct PnetChannel {
     tx: Box<dyn pnet::datalink::DataLinkSender>,
     rx: Box<dyn pnet::datalink::DataLinkReceiver>,
     frame: Vec<u8>,
+    /// A duplicate of the socket's descriptor, polled with the exact
+    /// deadline (pnet's own wait has one fixed timeout).
+    ready: std::os::fd::OwnedFd,
 }
 
 impl std::fmt::Debug for PnetChannel {
@@ -101,6 +104,7 @@ impl PnetChannel {
         let iface = super::iface::pnet_by_name(name).ok_or_else(|| no_such_interface(name))?;
         let what = format!("opening a raw socket on {name}");
         let fd = packet_socket().map_err(|e| socket_error(&what, e))?;
+        let ready = fd.try_clone().map_err(|e| Error::io(&what, e))?;
         let cfg = pnet::datalink::Config {
             read_buffer_size: opts.buffer,
             write_buffer_size: 64 * 1024,
@@ -115,6 +119,7 @@ impl PnetChannel {
                 tx,
                 rx,
                 frame: Vec::with_capacity(opts.buffer),
+                ready,
             }),
             Ok(_) => Err(Error::io(
                 &what,
@@ -156,13 +161,28 @@ impl FrameIo for PnetChannel {
     }
 
     fn recv(&mut self, deadline: Instant) -> io::Result<Option<&[u8]>> {
-        // pnet's receiver wakes every `poll` to let us look at the
-        // deadline; the frame is copied out of its buffer so the loop can
-        // go on borrowing the receiver
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
         loop {
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return Ok(None);
             }
+            // poll counts whole milliseconds: the last fraction is slept
+            let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.ready.as_fd(), PollFlags::POLLIN)];
+            let n = match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(io::Error::from(e)),
+            };
+            if n == 0 {
+                if ms == 0 {
+                    std::thread::sleep(left.min(Duration::from_millis(1)));
+                }
+                continue;
+            }
+            // readable: pnet's own wait returns at once
             match self.rx.next() {
                 Ok(f) => {
                     self.frame.clear();

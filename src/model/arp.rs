@@ -80,6 +80,8 @@ pub struct ScanSummary {
     pub found: u64,
     /// Wall time in seconds.
     pub seconds: f64,
+    /// The sweep was of an IPv6 prefix (neighbour discovery only).
+    pub ipv6_prefix: bool,
 }
 
 /// `arp check`.

@@ -132,10 +132,29 @@ impl ScanTable<'_> {
             write_table(&t, w)?;
         }
         let s = self.summary;
+        let v4 = self.hosts.iter().filter(|h| h.via == "arp").count();
+        let v6 = self.hosts.len() - v4;
+        let six = if v6 > 0 {
+            format!(", and {v6} IPv6 neighbours by NDP,")
+        } else {
+            String::new()
+        };
+        if s.ipv6_prefix {
+            let of = if s.targets > 0 {
+                format!(" of {} addresses", s.targets)
+            } else {
+                String::new()
+            };
+            return writeln!(
+                w,
+                "{v6}{of} answered neighbour discovery on {} in {:.2} s",
+                s.iface, s.seconds
+            );
+        }
         writeln!(
             w,
-            "{} of {} addresses answered on {} in {:.2} s ({} requests)",
-            s.found, s.targets, s.iface, s.seconds, s.sent
+            "{v4} of {} addresses answered on {}{six} in {:.2} s ({} ARP requests)",
+            s.targets, s.iface, s.seconds, s.sent
         )
     }
 }
