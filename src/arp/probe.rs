@@ -180,7 +180,9 @@ pub fn scan(
         let last = Instant::now();
         while st.p.found < st.p.targets {
             let wait = if st.p.found > 0 {
-                (st.slowest * 8).max(Duration::from_millis(30)).min(opts.timeout)
+                (st.slowest * 8)
+                    .max(Duration::from_millis(30))
+                    .min(opts.timeout)
             } else {
                 opts.timeout
             };

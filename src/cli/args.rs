@@ -118,6 +118,15 @@ pub enum Command {
     #[command(subcommand)]
     Arp(ArpCmd),
 
+    /// Probe ports: TCP connect (default, no privilege), UDP (--udp) or
+    /// SYN (--syn, needs CAP_NET_RAW); open / closed / filtered, as nmap
+    /// names them, with service names and optional banners. Exit 0 when
+    /// the scan ran.
+    ///
+    /// Examples: netray scan 127.0.0.1 -p -; netray scan 192.0.2.0/24 -p
+    /// 22,80,443 --banner; netray scan host.example --top 100 --udp
+    Scan(ScanArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -421,6 +430,56 @@ pub enum ArpCmd {
         #[arg(long)]
         alerts_only: bool,
     },
+}
+
+/// `netray scan` options.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Hosts: addresses, CIDRs, ranges (192.0.2.1-20, A-B) or names.
+    #[arg(required = true, value_name = "HOST|CIDR|RANGE")]
+    pub targets: Vec<String>,
+    /// Ports: 22,80,443 or 1-1024 or `-` for all 65535 (default: the
+    /// common ports of netray's table).
+    #[arg(
+        short = 'p',
+        long = "ports",
+        value_name = "PORTS",
+        allow_hyphen_values = true,
+        conflicts_with = "top"
+    )]
+    pub ports: Option<String>,
+    /// The N most common ports from netray's table.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// UDP probes instead of TCP.
+    #[arg(long, conflicts_with = "syn")]
+    pub udp: bool,
+    /// SYN (half-open) scan over a raw socket; needs CAP_NET_RAW.
+    #[arg(long)]
+    pub syn: bool,
+    /// Read the first line each open TCP service says (HTTP is asked).
+    #[arg(long)]
+    pub banner: bool,
+    /// How long to wait for a banner, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub banner_wait: u64,
+    /// Probes started per second (default: unlimited on loopback, 2000
+    /// elsewhere, 500 for UDP).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    /// The longest wait for an answer, in milliseconds (the first pass
+    /// waits less once round trips are known).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub timeout: u64,
+    /// Extra tries for ports that did not answer.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub retries: u32,
+    /// Probes in flight at once (default: from the open-files limit).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Allow more than 65536 host-port probes.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `netray capture` options.

@@ -9,6 +9,7 @@ mod arp;
 mod capture;
 mod link;
 mod live;
+mod scan;
 mod subnet;
 
 use std::io::{self, IsTerminal, Write};
@@ -60,6 +61,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         Command::Stats(args) => capture::stats(&args, &opts, out),
         Command::Follow(args) => capture::follow(&args, &opts, out),
         Command::Arp(cmd) => arp::run(cmd, &opts, out),
+        Command::Scan(args) => scan::run(&args, &opts, out),
         Command::Iface { name } => link::iface(name.as_deref(), &opts, out),
         Command::Route { target } => link::route(&target, &opts, out),
         Command::Capture(args) => live::capture(&args, &opts, out),

@@ -10,6 +10,7 @@ pub mod arp;
 pub mod link;
 pub mod packet;
 pub mod packet_json;
+pub mod scan;
 pub mod stats;
 mod style;
 pub mod subnet;

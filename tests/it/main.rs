@@ -17,5 +17,6 @@ mod link;
 mod netns;
 mod peers;
 mod props;
+mod scan;
 mod subnet;
 mod util;
