@@ -17,6 +17,7 @@ pub mod analysis;
 pub mod arp;
 pub mod capture;
 pub mod cli;
+pub mod dns;
 pub mod error;
 pub mod filter;
 pub mod link;

@@ -127,6 +127,11 @@ pub enum Command {
     /// 22,80,443 --banner; netray scan host.example --top 100 --udp
     Scan(ScanArgs),
 
+    /// DNS: lookups through the resolver, reverse lookups, and iterative
+    /// traces from the root that show every referral.
+    #[command(subcommand)]
+    Dns(DnsCmd),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -429,6 +434,98 @@ pub enum ArpCmd {
         /// gratuitous ARP).
         #[arg(long)]
         alerts_only: bool,
+    },
+}
+
+/// Where a lookup asks.
+#[derive(Debug, Args)]
+pub struct ResolverArgs {
+    /// Ask this server (ADDR or ADDR:PORT, [IPv6]:PORT) instead of the
+    /// system's resolver.
+    #[arg(long, value_name = "ADDR[:PORT]", conflicts_with = "resolv_conf")]
+    pub server: Option<String>,
+    /// Read the servers from this file instead of /etc/resolv.conf.
+    #[arg(long, value_name = "FILE")]
+    pub resolv_conf: Option<PathBuf>,
+    /// Use TCP.
+    #[arg(long)]
+    pub tcp: bool,
+    /// Per-query timeout in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub timeout: u64,
+}
+
+/// `netray dns ...`
+#[derive(Debug, Subcommand)]
+pub enum DnsCmd {
+    /// Look a name up through a resolver (the system's, --resolv-conf, or
+    /// --server): each record with its TTL, the server, the time. Several
+    /// types are asked at once; ANY asks the common types one by one.
+    /// --system also asks the operating system (getaddrinfo: /etc/hosts,
+    /// nsswitch) and shows where the two disagree. NXDOMAIN is exit 1.
+    ///
+    /// Examples: netray dns lookup example.com A AAAA MX --server
+    /// 192.0.2.53; netray dns lookup localhost --system --short
+    Lookup {
+        /// The name.
+        name: String,
+        /// Record types (A, AAAA, CNAME, MX, NS, SOA, TXT, PTR, SRV, CAA,
+        /// ANY); default A and AAAA.
+        types: Vec<String>,
+        #[command(flatten)]
+        resolver: ResolverArgs,
+        /// Only the record data, one per line (dig +short).
+        #[arg(long)]
+        short: bool,
+        /// Also ask getaddrinfo and compare.
+        #[arg(long)]
+        system: bool,
+    },
+
+    /// The name of an address (PTR), with the in-addr.arpa / ip6.arpa
+    /// name built for you.
+    ///
+    /// Example: netray dns reverse 192.0.2.1 --server 192.0.2.53
+    Reverse {
+        /// IPv4 or IPv6 address.
+        ip: String,
+        #[command(flatten)]
+        resolver: ResolverArgs,
+        /// Only the names.
+        #[arg(long)]
+        short: bool,
+    },
+
+    /// Resolve iteratively from the root, as a resolver does, showing
+    /// every step: the zone asked, the server, the round trip, the
+    /// referral (NS set and glue) or the answer. Follows glueless
+    /// delegations, CNAMEs, truncation (TCP), lame and dead servers
+    /// (with a hedge to the next server). NXDOMAIN or NODATA is exit 1.
+    ///
+    /// Examples: netray dns trace www.example.com; netray dns trace
+    /// example.com MX --root 127.0.0.2 --port 5353
+    Trace {
+        /// The name.
+        name: String,
+        /// The record type (default A).
+        #[arg(default_value = "A")]
+        qtype: String,
+        /// Start from these servers instead of the IANA root hints.
+        #[arg(long = "root", value_name = "ADDR[:PORT]")]
+        roots: Vec<String>,
+        /// The port every server is asked on (for private hierarchies).
+        #[arg(long, default_value_t = 53)]
+        port: u16,
+        /// Ask over TCP from the start.
+        #[arg(long)]
+        tcp: bool,
+        /// The longest wait for one server, in milliseconds.
+        #[arg(long, default_value_t = 2000, value_name = "MS")]
+        timeout: u64,
+        /// Ask the next server too when one has not answered after this
+        /// many milliseconds.
+        #[arg(long, default_value_t = 300, value_name = "MS")]
+        hedge: u64,
     },
 }
 

@@ -7,6 +7,7 @@
 pub mod args;
 mod arp;
 mod capture;
+mod dns;
 mod link;
 mod live;
 mod scan;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         Command::Follow(args) => capture::follow(&args, &opts, out),
         Command::Arp(cmd) => arp::run(cmd, &opts, out),
         Command::Scan(args) => scan::run(&args, &opts, out),
+        Command::Dns(cmd) => dns::run(cmd, &opts, out),
         Command::Iface { name } => link::iface(name.as_deref(), &opts, out),
         Command::Route { target } => link::route(&target, &opts, out),
         Command::Capture(args) => live::capture(&args, &opts, out),

@@ -7,6 +7,7 @@
 //! their own sinks), its human form is written by `Render::human`.
 
 pub mod arp;
+pub mod dns;
 pub mod link;
 pub mod packet;
 pub mod packet_json;

@@ -13,6 +13,8 @@ mod arp;
 mod capture;
 mod cli;
 mod conformance;
+mod dns;
+mod dnsfake;
 mod link;
 mod netns;
 mod peers;
