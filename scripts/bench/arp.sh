@@ -23,17 +23,7 @@ in_me() { ip netns exec "$LAN_ME" "$@"; }
 
 tmp=$(mktemp -d)
 trap 'lan_down; rm -rf "$tmp"' EXIT
-best() { # file command...: best wall time in ns of 3 runs; output of the last in file
-  local best_ns= t0 t1 d f="$1"; shift
-  for _ in 1 2 3; do
-    t0=$(date +%s%N)
-    "$@" > "$f" 2>/dev/null
-    t1=$(date +%s%N)
-    d=$((t1 - t0))
-    if [ -z "$best_ns" ] || [ "$d" -lt "$best_ns" ]; then best_ns=$d; fi
-  done
-  echo "$best_ns"
-}
+. scripts/bench/lib.sh
 
 as_ns=$(best "$tmp/as" in_me arp-scan --localnet -I lan0 -q -x)
 nr_ns=$(best "$tmp/nr" in_me "$netray" arp scan -i lan0 -q)

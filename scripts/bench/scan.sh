@@ -27,17 +27,7 @@ listeners=$!
 trap 'kill $listeners 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 50); do [ -s "$tmp/ports" ] && break; sleep 0.1; done
 
-best() { # file command...: best wall time in ns of 3 runs; output of the last in file
-  local best_ns= t0 t1 d f="$1"; shift
-  for _ in 1 2 3; do
-    t0=$(date +%s%N)
-    "$@" > "$f" 2>/dev/null
-    t1=$(date +%s%N)
-    d=$((t1 - t0))
-    if [ -z "$best_ns" ] || [ "$d" -lt "$best_ns" ]; then best_ns=$d; fi
-  done
-  echo "$best_ns"
-}
+. scripts/bench/lib.sh
 
 nm=$(best "$tmp/nmap" nmap -sT -p- -n -Pn -oG - 127.0.0.1)
 nr=$(best "$tmp/netray" "$netray" -q scan 127.0.0.1 -p -)

@@ -1,6 +1,6 @@
 //! `arp resolve|scan|check|watch`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -389,17 +389,11 @@ fn scan(
     }
     let targets: Vec<Ipv4Addr> = hosts_of(net).filter(|a| *a != me.ip).collect();
     let mut chan = PnetChannel::open(&i.name, ChannelOptions::default())?;
-    let bar = (opts.format == Format::Human && !opts.quiet && std::io::stderr().is_terminal())
-        .then(|| {
-            let b = indicatif::ProgressBar::new(targets.len() as u64 * (u64::from(so.retries) + 1));
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {bar:30} {pos}/{len} requests, {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
-        });
+    let bar = output::progress(
+        opts,
+        targets.len() as u64 * (u64::from(so.retries) + 1),
+        "{spinner} {bar:30} {pos}/{len} requests, {msg}",
+    );
     let start = Instant::now();
     let (found, fin) = probe::scan(&mut chan, me, &targets, so, |p| {
         if let Some(b) = &bar {
@@ -438,19 +432,23 @@ fn scan(
         seconds: start.elapsed().as_secs_f64(),
         ipv6_prefix: false,
     };
+    emit_sweep(&hosts, &summary, opts, out)
+}
+
+/// A sweep's hosts: NDJSON, or the table with its summary line.
+fn emit_sweep(
+    hosts: &[ScanHost],
+    summary: &ScanSummary,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<u8> {
     match opts.format {
         Format::Json => {
-            for h in &hosts {
+            for h in hosts {
                 written(ndjson(h, out))?;
             }
         }
-        Format::Human => written(
-            ScanTable {
-                hosts: &hosts,
-                summary: &summary,
-            }
-            .human(opts, out),
-        )?,
+        Format::Human => written(ScanTable { hosts, summary }.human(opts, out))?,
     }
     Ok(0)
 }
@@ -586,21 +584,7 @@ fn scan_v6(
         seconds: start.elapsed().as_secs_f64(),
         ipv6_prefix: true,
     };
-    match opts.format {
-        Format::Json => {
-            for h in &hosts {
-                written(ndjson(h, out))?;
-            }
-        }
-        Format::Human => written(
-            ScanTable {
-                hosts: &hosts,
-                summary: &summary,
-            }
-            .human(opts, out),
-        )?,
-    }
-    Ok(0)
+    emit_sweep(&hosts, &summary, opts, out)
 }
 
 #[allow(clippy::too_many_arguments)]

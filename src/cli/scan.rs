@@ -1,6 +1,6 @@
 //! `scan`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -61,17 +61,11 @@ pub(super) fn run(args: &ScanArgs, opts: &Options, out: &mut dyn Write) -> Resul
         banner: args.banner,
         banner_wait: Duration::from_millis(args.banner_wait),
     };
-    let bar = (opts.format == Format::Human && !opts.quiet && std::io::stderr().is_terminal())
-        .then(|| {
-            let b = indicatif::ProgressBar::new(plan.len() as u64);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {bar:30} {pos}/{len} ports, {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
-        });
+    let bar = crate::output::progress(
+        opts,
+        plan.len() as u64,
+        "{spinner} {bar:30} {pos}/{len} ports, {msg}",
+    );
     let tick = |p: Progress| {
         if let Some(b) = &bar {
             b.set_position(p.done.min(p.total));

@@ -148,6 +148,37 @@ pub struct Trace {
     pub elapsed_ms: f64,
 }
 
+impl Step {
+    /// A step that has not answered (yet): outcome `timeout`.
+    fn pending(
+        depth: u32,
+        zone: &str,
+        q: (&Name, RecordType),
+        server: (&str, SocketAddr),
+        transport: &'static str,
+    ) -> Step {
+        Step {
+            depth,
+            zone: zone.to_string(),
+            qname: q.0.to_string(),
+            qtype: q.1.to_string(),
+            server: server.0.to_string(),
+            address: server.1,
+            transport,
+            rtt_ms: None,
+            outcome: "timeout",
+            rcode: None,
+            flags: Vec::new(),
+            referral_zone: None,
+            referral: Vec::new(),
+            glue: Vec::new(),
+            answers: Vec::new(),
+            soa: None,
+            note: None,
+        }
+    }
+}
+
 fn flags(m: &Message) -> Vec<&'static str> {
     let h = &m.metadata;
     let mut v = Vec::new();
@@ -244,24 +275,14 @@ async fn ask_one(
     let Ok(wire) = q.to_vec() else {
         return (steps, None);
     };
-    let base = |transport: &'static str| Step {
-        depth,
-        zone: zone.clone(),
-        qname: qname.to_string(),
-        qtype: qtype.to_string(),
-        server: server.0.clone(),
-        address: server.1,
-        transport,
-        rtt_ms: None,
-        outcome: "timeout",
-        rcode: None,
-        flags: Vec::new(),
-        referral_zone: None,
-        referral: Vec::new(),
-        glue: Vec::new(),
-        answers: Vec::new(),
-        soa: None,
-        note: None,
+    let base = |transport: &'static str| {
+        Step::pending(
+            depth,
+            &zone,
+            (&qname, qtype),
+            (&server.0, server.1),
+            transport,
+        )
     };
     let mut use_tcp = tcp_first;
     for _ in 0..2 {
@@ -501,28 +522,18 @@ impl Walk<'_> {
                         set.abort_all();
                         for (p, since) in pending.drain(..) {
                             let (name, addr) = &servers[p];
-                            self.steps.push(Step {
+                            let mut st = Step::pending(
                                 depth,
-                                zone: zone.to_string(),
-                                qname: qname.to_string(),
-                                qtype: qtype.to_string(),
-                                server: name.clone(),
-                                address: *addr,
-                                transport: if self.opts.tcp { "tcp" } else { "udp" },
-                                rtt_ms: None,
-                                outcome: "timeout",
-                                rcode: None,
-                                flags: Vec::new(),
-                                referral_zone: None,
-                                referral: Vec::new(),
-                                glue: Vec::new(),
-                                answers: Vec::new(),
-                                soa: None,
-                                note: Some(format!(
-                                    "no answer after {} ms: the next server was asked beside it (hedge) and answered first",
-                                    since.elapsed().as_millis()
-                                )),
-                            });
+                                &zone.to_string(),
+                                (qname, qtype),
+                                (name, *addr),
+                                if self.opts.tcp { "tcp" } else { "udp" },
+                            );
+                            st.note = Some(format!(
+                                "no answer after {} ms: the next server was asked beside it (hedge) and answered first",
+                                since.elapsed().as_millis()
+                            ));
+                            self.steps.push(st);
                         }
                         return Ok((v, m));
                     }

@@ -98,6 +98,20 @@ pub fn warn(message: &str) {
     let _ = writeln!(io::stderr(), "netray: {message}");
 }
 
+/// A progress bar on stderr, only for people watching a terminal (not
+/// with --json or -q, not into a pipe).
+pub fn progress(opts: &Options, len: u64, template: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    (opts.format == Format::Human && !opts.quiet && io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(len);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
 /// A table with netray's look: rounded UTF-8 borders and a header row.
 pub fn table(opts: &Options, header: &[&str]) -> Table {
     let mut t = Table::new();

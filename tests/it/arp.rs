@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::netns::{is_root, Lan, LanBuilder};
+use crate::util::ndjson;
 use crate::util::run;
 
 #[test]
@@ -48,13 +49,6 @@ fn arp_arguments_are_checked_first() {
         assert!(code == 2 || code == 4, "{args:?}: {code} {err}");
         assert!(err.contains(msg), "{args:?}: {err}");
     }
-}
-
-fn json_lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 fn netray_json(lan: &Lan, args: &[&str]) -> (i32, Value, String) {
@@ -144,7 +138,7 @@ fn scan_finds_exactly_the_fifty_hosts_and_the_gateway_in_both_families() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let hosts = json_lines(&out.stdout);
+    let hosts = ndjson(&out.stdout);
     let v4: Vec<&Value> = hosts.iter().filter(|h| h["via"] == "arp").collect();
     let got: BTreeMap<String, String> = v4
         .iter()
@@ -198,7 +192,7 @@ fn scan_finds_exactly_the_fifty_hosts_and_the_gateway_in_both_families() {
     );
     // an IPv6 prefix small enough to walk: every address solicited
     let out = lan.netray_cmd(&["--json", "arp", "scan", "2001:db8::/120"]);
-    let got: Vec<Value> = json_lines(&out.stdout);
+    let got: Vec<Value> = ndjson(&out.stdout);
     assert_eq!(got.len(), 51, "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -213,7 +207,7 @@ fn duplicates_are_reported_and_check_tells_taken_from_free() {
         .host("192.0.2.41".parse().unwrap(), None)
         .build();
     let out = lan.netray_cmd(&["--json", "arp", "scan", "192.0.2.32/28"]);
-    let hosts = json_lines(&out.stdout);
+    let hosts = ndjson(&out.stdout);
     let d = hosts
         .iter()
         .find(|h| h["ip"] == "192.0.2.40")
@@ -356,7 +350,7 @@ fn watch_flags_forged_replies_in_a_recorded_capture() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "alerts raised: exit 1");
-    let alerts = json_lines(&out.stdout);
+    let alerts = ndjson(&out.stdout);
     let kinds = |ip: &str| -> Vec<String> {
         alerts
             .iter()
@@ -396,7 +390,7 @@ fn watch_flags_forged_replies_in_a_recorded_capture() {
         ])
         .output()
         .unwrap();
-    let alerts = json_lines(&out.stdout);
+    let alerts = ndjson(&out.stdout);
     assert!(!alerts.is_empty());
     assert!(
         alerts.iter().all(|a| a["mac"] == attacker.mac.as_str()),
@@ -421,23 +415,12 @@ fn watch_flags_forged_replies_in_a_recorded_capture() {
 fn arp_without_privilege_exits_3() {
     assert!(is_root());
     let lan = LanBuilder::new().hosts(1).build();
-    let bin = env!("CARGO_BIN_EXE_netray");
     for args in [
         &["arp", "resolve", "192.0.2.21"][..],
         &["arp", "scan"][..],
         &["arp", "check", "192.0.2.50"][..],
     ] {
-        let mut all = vec![
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            bin,
-        ];
-        all.extend_from_slice(args);
-        let out = lan.exec(&lan.netray().ns, &all);
+        let out = lan.netray_unprivileged(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
         assert!(err.contains("setcap cap_net_raw"), "{err}");

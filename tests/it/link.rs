@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::netns::{is_root, LanBuilder};
+use crate::util::ndjson;
 use crate::util::{have, netray, run};
 
 #[test]
@@ -59,13 +60,6 @@ fn iface_lists_loopback_as_json() {
     assert!(lo["mac"].is_null());
 }
 
-fn json_lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 /// The decoded packets of a capture file, by netray.
 fn decoded(path: &str) -> Vec<Value> {
     let out = netray().args(["--json", "decode", path]).output().unwrap();
@@ -75,7 +69,7 @@ fn decoded(path: &str) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    json_lines(&out.stdout)
+    ndjson(&out.stdout)
 }
 
 /// Runs traffic from host 0 to netray's namespace while netray captures
@@ -352,7 +346,7 @@ fn capture_prints_json_and_stops_at_the_count() {
     assert!(ping.status.success());
     let out = cap.finish();
     assert_eq!(out.status.code(), Some(0));
-    let packets = json_lines(&out.stdout);
+    let packets = ndjson(&out.stdout);
     assert_eq!(packets.len(), 3, "-c 3 stops after three");
     let types: Vec<u64> = packets
         .iter()
@@ -395,7 +389,7 @@ fn capture_on_loopback_shows_each_packet_once() {
         [u.sendto(b'x%d' % i, ('127.0.0.1', 7777)) for i in range(5)]";
     assert!(lan.exec(&ns, &["python3", "-c", send]).status.success());
     let out = cap.finish();
-    let packets = json_lines(&out.stdout);
+    let packets = ndjson(&out.stdout);
     assert_eq!(packets.len(), 5, "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("5 loopback copies shown once"), "{err}");
@@ -531,24 +525,7 @@ fn iface_lists_exactly_the_namespace_interfaces() {
 fn raw_commands_without_privilege_exit_3_with_the_hint() {
     assert!(is_root());
     let lan = LanBuilder::new().build();
-    let bin = env!("CARGO_BIN_EXE_netray");
-    let out = lan.exec(
-        &lan.netray().ns,
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            bin,
-            "capture",
-            "-i",
-            "lan0",
-            "-c",
-            "1",
-        ],
-    );
+    let out = lan.netray_unprivileged(&["capture", "-i", "lan0", "-c", "1"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
@@ -557,18 +534,7 @@ fn raw_commands_without_privilege_exit_3_with_the_hint() {
     );
     assert!(!err.contains("panicked"), "{err}");
     // iface and route need no privilege
-    let out = lan.exec(
-        &lan.netray().ns,
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            bin,
-            "route",
-            "192.0.2.99",
-        ],
-    );
+    let out = lan.netray_unprivileged(&["route", "192.0.2.99"]);
     assert_eq!(
         out.status.code(),
         Some(0),

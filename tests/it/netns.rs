@@ -326,6 +326,14 @@ impl Lan {
         self.exec(&self.netray().ns, &all)
     }
 
+    /// Runs netray in netray's namespace as nobody, without capabilities.
+    pub fn netray_unprivileged(&self, args: &[&str]) -> Output {
+        let mut all: Vec<&str> = crate::util::UNPRIVILEGED.to_vec();
+        all.push(env!("CARGO_BIN_EXE_netray"));
+        all.extend_from_slice(args);
+        self.exec(&self.netray().ns, &all)
+    }
+
     /// Starts a command inside a namespace in the background. It is
     /// killed after `lifetime` at the latest (by `timeout`), and when the
     /// LAN is dropped. Its stdout and stderr are piped.

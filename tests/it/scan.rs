@@ -9,14 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::netns::{is_root, LanBuilder};
+use crate::util::ndjson;
 use crate::util::{have, netray, run};
-
-fn lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 /// A free port (bound and released).
 fn free_tcp() -> u16 {
@@ -82,7 +76,7 @@ fn tcp_states_and_banners_on_loopback() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = lines(&out.stdout);
+    let r = ndjson(&out.stdout);
     // localhost is 127.0.0.1 again: one host
     assert_eq!(r.len(), 3);
     let by_port = |p: u16| r.iter().find(|x| x["port"] == p).unwrap();
@@ -110,7 +104,7 @@ fn tcp_states_and_banners_on_loopback() {
         ])
         .output()
         .unwrap();
-    let states: Vec<(u64, String)> = lines(&out.stdout)
+    let states: Vec<(u64, String)> = ndjson(&out.stdout)
         .iter()
         .map(|x| {
             (
@@ -180,7 +174,7 @@ fn udp_states_on_loopback() {
         ])
         .output()
         .unwrap();
-    let r = lines(&out.stdout);
+    let r = ndjson(&out.stdout);
     let state = |p: u16| r.iter().find(|x| x["port"] == p).unwrap()["state"].clone();
     assert_eq!(state(ep), "open");
     assert_eq!(state(sp), "open|filtered");
@@ -227,7 +221,7 @@ fn connect_scan_agrees_with_nmap_on_loopback() {
         .args(["--json", "scan", "127.0.0.1", "-p", &range])
         .output()
         .unwrap();
-    let mut ours: Vec<u16> = lines(&out.stdout)
+    let mut ours: Vec<u16> = ndjson(&out.stdout)
         .iter()
         .filter(|x| x["state"] == "open")
         .map(|x| x["port"].as_u64().unwrap() as u16)
@@ -283,7 +277,7 @@ fn filtered_ports_and_the_syn_scan_agree_in_a_namespace() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        lines(&out.stdout)
+        ndjson(&out.stdout)
             .iter()
             .map(|x| {
                 (
@@ -303,24 +297,7 @@ fn filtered_ports_and_the_syn_scan_agree_in_a_namespace() {
     let _ = srv.wait_stderr("never", Duration::from_millis(1));
     lan.adopt(srv);
     // without privilege the SYN scan is exit 3
-    let bin = env!("CARGO_BIN_EXE_netray");
-    let out = lan.exec(
-        &lan.netray().ns,
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            bin,
-            "scan",
-            &ip,
-            "-p",
-            "8080",
-            "--syn",
-        ],
-    );
+    let out = lan.netray_unprivileged(&["scan", &ip, "-p", "8080", "--syn"]);
     assert_eq!(
         out.status.code(),
         Some(3),

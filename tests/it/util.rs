@@ -49,3 +49,22 @@ pub fn peer(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|e| panic!("{program}: {e}"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Parses NDJSON output, one value per line.
+pub fn ndjson(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// `setpriv` to nobody without any capability: the start of a command
+/// line that runs the rest unprivileged.
+pub const UNPRIVILEGED: [&str; 6] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+];
