@@ -83,13 +83,15 @@ fn capture_known_traffic(file: &str, extra: &[&str]) -> (crate::netns::Lan, Stri
     let h = lan.hosts[0].clone();
     // a one-shot TCP server in netray's namespace: reads a line, answers
     let server = format!(
-        "import socket\n\
+        "import socket, sys\n\
          s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-         s.bind(('{}', 8080)); s.listen(1); print('ready', flush=True)\n\
+         s.bind(('{}', 8080)); s.listen(1); print('ready', file=sys.stderr, flush=True)\n\
          c,_=s.accept(); d=c.recv(100); c.sendall(b'pong:'+d); c.close()",
         me.ip
     );
     let mut srv = lan.spawn(&me.ns, &["python3", "-c", &server], Duration::from_secs(20));
+    srv.wait_stderr("ready", Duration::from_secs(15))
+        .expect("server up");
     let bin = env!("CARGO_BIN_EXE_netray");
     let mut args = vec![bin, "capture", "-i", "lan0", "-w", file, "--duration", "20"];
     args.extend_from_slice(extra);
@@ -134,7 +136,6 @@ fn capture_known_traffic(file: &str, extra: &[&str]) -> (crate::netns::Lan, Stri
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = srv.wait_stderr("never", Duration::from_millis(1));
     lan.adopt(srv);
     (lan, String::from_utf8_lossy(&out.stderr).into_owned())
 }

@@ -240,10 +240,10 @@ fn filtered_ports_and_the_syn_scan_agree_in_a_namespace() {
     let h = lan.hosts[0].clone();
     // listeners on 8080 and 8081; 8081 dropped by the host's firewall;
     // 8082 closed
-    let server = "import socket, time\n\
+    let server = "import socket, sys, time\n\
         ls=[]\n\
         for p in (8080, 8081):\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', p)); s.listen(50); ls.append(s)\n\
-        print('ready', flush=True)\n\
+        print('ready', file=sys.stderr, flush=True)\n\
         time.sleep(30)";
     let mut srv = lan.spawn(
         &h.ns,
@@ -257,7 +257,8 @@ fn filtered_ports_and_the_syn_scan_agree_in_a_namespace() {
         "nft: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::thread::sleep(Duration::from_millis(300));
+    srv.wait_stderr("ready", Duration::from_secs(15))
+        .expect("listeners up");
     let ip = h.ip.to_string();
     let states = |extra: &[&str]| -> Vec<(u64, String)> {
         let mut args = vec![
@@ -294,7 +295,6 @@ fn filtered_ports_and_the_syn_scan_agree_in_a_namespace() {
     ];
     assert_eq!(states(&[]), want, "connect scan");
     assert_eq!(states(&["--syn"]), want, "SYN scan");
-    let _ = srv.wait_stderr("never", Duration::from_millis(1));
     lan.adopt(srv);
     // without privilege the SYN scan is exit 3
     let out = lan.netray_unprivileged(&["scan", &ip, "-p", "8080", "--syn"]);
