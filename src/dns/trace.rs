@@ -442,6 +442,24 @@ fn judge(m: &Message, qname: &Name, qtype: RecordType, zone: &Name) -> Verdict {
     Verdict::Lame("neither an answer nor a referral, and not authoritative".into())
 }
 
+/// What the walk would make of a response on the wire to a query for
+/// (`qname`, A) sent to a server of `zone`: the step outcome, or `None`
+/// when the bytes are not a DNS message. (For fuzzing and tests.)
+pub fn outcome_of(wire: &[u8], qname: &str, zone: &str) -> Option<&'static str> {
+    let m = Message::from_vec(wire).ok()?;
+    let (q, z) = (Name::from_str(qname).ok()?, Name::from_str(zone).ok()?);
+    let v = judge(&m, &q, RecordType::A, &z);
+    let mut st = Step::pending(
+        0,
+        zone,
+        (&q, RecordType::A),
+        ("x", SocketAddr::from(([127, 0, 0, 1], 53))),
+        "udp",
+    );
+    describe(&mut st, &v);
+    Some(st.outcome)
+}
+
 /// The trace state shared by nested walks.
 struct Walk<'a> {
     opts: &'a Options,
@@ -724,5 +742,69 @@ pub async fn trace(name: &str, qtype: RecordType, opts: &Options) -> Trace {
         answers,
         error,
         elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, NS};
+
+    fn msg(f: impl FnOnce(&mut Message)) -> Vec<u8> {
+        let mut m = Message::new(7, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(
+            Name::from_str("www.example.com.").unwrap(),
+            RecordType::A,
+        ));
+        f(&mut m);
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn responses_are_judged() {
+        let referral = msg(|m| {
+            m.add_authority(Record::from_rdata(
+                Name::from_str("com.").unwrap(),
+                60,
+                RData::NS(NS(Name::from_str("a.gtld.test.").unwrap())),
+            ));
+        });
+        assert_eq!(
+            outcome_of(&referral, "www.example.com.", "."),
+            Some("referral")
+        );
+        // the same referral from com. itself goes nowhere: a loop
+        assert_eq!(
+            outcome_of(&referral, "www.example.com.", "com."),
+            Some("lame")
+        );
+        let answer = msg(|m| {
+            m.metadata.authoritative = true;
+            m.add_answer(Record::from_rdata(
+                Name::from_str("www.example.com.").unwrap(),
+                60,
+                RData::A(A([192, 0, 2, 1].into())),
+            ));
+        });
+        assert_eq!(
+            outcome_of(&answer, "www.example.com.", "example.com."),
+            Some("answer")
+        );
+        let nodata = msg(|m| m.metadata.authoritative = true);
+        assert_eq!(
+            outcome_of(&nodata, "www.example.com.", "example.com."),
+            Some("nodata")
+        );
+        let nx = msg(|m| m.metadata.response_code = ResponseCode::NXDomain);
+        assert_eq!(
+            outcome_of(&nx, "www.example.com.", "example.com."),
+            Some("nxdomain")
+        );
+        let refused = msg(|m| m.metadata.response_code = ResponseCode::Refused);
+        assert_eq!(
+            outcome_of(&refused, "www.example.com.", "example.com."),
+            Some("lame")
+        );
+        assert_eq!(outcome_of(b"\x00\x01", "www.example.com.", "."), None);
     }
 }
