@@ -756,6 +756,11 @@ pub fn parse_dns(msg: &[u8]) -> Result<Dns, String> {
                 crate::model::text::push_ipv4(&mut t, a.0);
                 t
             }
+            hickory_proto::rr::RData::AAAA(a) => {
+                let mut t = String::with_capacity(39);
+                crate::model::text::push_ipv6(&mut t, a.0);
+                t
+            }
             other => other.to_string(),
         };
         answers.push(DnsAnswer {
@@ -778,30 +783,31 @@ pub fn parse_dns(msg: &[u8]) -> Result<Dns, String> {
 /// A domain name without its final dot (`.` for the root). Plain names are
 /// joined directly; anything unusual goes through hickory's escaping.
 fn name_text(n: &hickory_proto::rr::Name) -> String {
-    let plain = n.iter().all(|l| {
-        l.iter()
-            .all(|&b| b.is_ascii_graphic() && b != b'.' && b != b'\\')
-    });
-    if !plain {
-        let s = n.to_string();
-        return if s.len() > 1 {
-            s.trim_end_matches('.').to_string()
-        } else {
-            s
-        };
-    }
-    let mut s = String::with_capacity(32);
-    for (i, label) in n.iter().enumerate() {
-        if i > 0 {
-            s.push('.');
+    // one pass over the labels; a byte that needs escaping sends the
+    // whole name through hickory's Display instead
+    let mut b: Vec<u8> = Vec::with_capacity(32);
+    for label in n.iter() {
+        if label
+            .iter()
+            .any(|&c| !c.is_ascii_graphic() || c == b'.' || c == b'\\')
+        {
+            let s = n.to_string();
+            return if s.len() > 1 {
+                s.trim_end_matches('.').to_string()
+            } else {
+                s
+            };
         }
-        // checked ASCII just above
-        s.push_str(std::str::from_utf8(label).unwrap_or(""));
+        if !b.is_empty() {
+            b.push(b'.');
+        }
+        b.extend_from_slice(label);
     }
-    if s.is_empty() {
-        s.push('.');
+    if b.is_empty() {
+        b.push(b'.');
     }
-    s
+    // checked ASCII just above
+    String::from_utf8(b).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! most of the work, and this spreads them over every core.
 //!
 //! Memory stays bounded: at most a few batches are in flight (bounded
-//! channels), each holding a copy of `BATCH` packets.
+//! channels), each holding a copy of `BATCH` packets, or for legacy pcap
+//! one chunk of the file read straight into the batch's buffer (the
+//! records are found in place, nothing is copied but a record cut by the
+//! chunk's end).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -136,14 +139,34 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
         drop(spare_in_tx);
         let stop = &stop;
         let reader = sc.spawn(move || {
+            // a recycled buffer keeps its length: the legacy path reads
+            // over it without zeroing it again (the general path clears it)
             let recycle = |seq, prev| {
                 let mut b = new_batch(seq, prev);
-                if let Ok((mut data, mut frames)) = spare_in_rx.try_recv() {
-                    data.clear();
+                if let Ok((data, mut frames)) = spare_in_rx.try_recv() {
                     frames.clear();
                     b.data = data;
                     b.frames = frames;
                 }
+                b
+            };
+            // legacy pcap: records are read in place, a chunk of the file
+            // per batch, instead of being copied out one by one
+            let mut input = input;
+            let mut head = [0u8; 24];
+            let got = match read_full(&mut input, &mut head) {
+                Ok(n) => n,
+                Err(e) => return Err(ReadError::Io(e)),
+            };
+            if let Some(kind) = legacy_kind(&head[..got]) {
+                return read_legacy(input, &head, kind, skip, stop, recycle, |b| {
+                    work_tx.send(b).is_ok()
+                });
+            }
+            let input = io::Cursor::new(head[..got].to_vec()).chain(input);
+            let recycle = |seq, prev| {
+                let mut b = recycle(seq, prev);
+                b.data.clear();
                 b
             };
             let mut batch = recycle(0, None);
@@ -194,6 +217,196 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
         written?;
         Ok(summary)
     })
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// A legacy pcap header's byte order and resolution.
+#[derive(Debug, Clone, Copy)]
+struct Legacy {
+    big_endian: bool,
+    nano: bool,
+}
+
+/// The kind of a legacy pcap file from its 24-byte header (not the
+/// "modified" format, whose records are longer: the general reader
+/// handles that one).
+fn legacy_kind(head: &[u8]) -> Option<Legacy> {
+    if head.len() < 24 {
+        return None;
+    }
+    pcap_parser::pcap::parse_pcap_header(head).ok()?;
+    match u32::from_le_bytes([head[0], head[1], head[2], head[3]]) {
+        0xa1b2_c3d4 => Some(Legacy {
+            big_endian: false,
+            nano: false,
+        }),
+        0xa1b2_3c4d => Some(Legacy {
+            big_endian: false,
+            nano: true,
+        }),
+        0xd4c3_b2a1 => Some(Legacy {
+            big_endian: true,
+            nano: false,
+        }),
+        0x4d3c_b2a1 => Some(Legacy {
+            big_endian: true,
+            nano: true,
+        }),
+        _ => None,
+    }
+}
+
+/// Bytes of file read per batch on the legacy path.
+const CHUNK: usize = 256 << 10;
+/// Largest record accepted (as the general reader).
+const MAX_RECORD: usize = 16 << 20;
+
+/// The legacy pcap path of the reader thread: the file is read a chunk
+/// at a time straight into a batch's buffer, its records are found in
+/// place with pcap-parser's frame parser, and the batch goes to the
+/// workers with the offsets; only a record cut by the chunk's end is
+/// copied, to the start of the next buffer.
+fn read_legacy(
+    mut input: impl Read,
+    head: &[u8; 24],
+    kind: Legacy,
+    skip: u64,
+    stop: &AtomicBool,
+    mut recycle: impl FnMut(u64, Option<Timestamp>) -> Batch,
+    mut send: impl FnMut(Batch) -> bool,
+) -> Result<ReadSummary, ReadError> {
+    use super::reader::{linktype, note_linktype, Format};
+    let word = |b: &[u8]| {
+        let a = [b[0], b[1], b[2], b[3]];
+        if kind.big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
+    };
+    let lt = linktype(i32::from_ne_bytes(word(&head[20..24]).to_ne_bytes()));
+    let mut summary = ReadSummary {
+        format: Some(Format::Pcap),
+        bytes: 24,
+        ..ReadSummary::default()
+    };
+    note_linktype(&mut summary, lt);
+    let (res, digits): (u64, u8) = if kind.nano {
+        (1_000_000_000, 9)
+    } else {
+        (1_000_000, 6)
+    };
+    let mut batch = recycle(0, None);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset: u64 = 24;
+    let mut prev: Option<Timestamp> = None;
+    let mut first_ts: Option<Timestamp> = None;
+    let mut eof = false;
+    let mut need = CHUNK;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        // the carried bytes first, then the file up to `want`; bytes past
+        // `filled` are stale and never looked at
+        let want = need.max(CHUNK).max(carry.len());
+        if batch.data.len() < want {
+            batch.data.resize(want, 0);
+        }
+        batch.data[..carry.len()].copy_from_slice(&carry);
+        let have = carry.len();
+        carry.clear();
+        let mut filled = have;
+        if !eof {
+            let got = read_full(&mut input, &mut batch.data[have..want]).map_err(ReadError::Io)?;
+            filled = have + got;
+            eof = filled < want;
+        }
+        let mut o = 0;
+        need = CHUNK;
+        while filled - o >= 16 {
+            let rest = &batch.data[o..filled];
+            let caplen = word(&rest[8..12]) as usize;
+            if caplen > MAX_RECORD {
+                return Err(ReadError::Corrupt {
+                    offset: offset + o as u64,
+                    detail: format!("a record larger than {} MiB", MAX_RECORD >> 20),
+                });
+            }
+            if rest.len() < 16 + caplen {
+                need = 16 + caplen;
+                break;
+            }
+            let parsed = if kind.big_endian {
+                pcap_parser::pcap::parse_pcap_frame_be(rest)
+            } else {
+                pcap_parser::pcap::parse_pcap_frame(rest)
+            };
+            let Ok((_, rec)) = parsed else {
+                return Err(ReadError::Corrupt {
+                    offset: offset + o as u64,
+                    detail: "an unreadable record header".into(),
+                });
+            };
+            summary.packets += 1;
+            let frac = u64::from(rec.ts_usec);
+            let ts = Timestamp {
+                secs: i64::from(rec.ts_sec) + i64::try_from(frac / res).unwrap_or(0),
+                nanos: u32::try_from(u128::from(frac % res) * 1_000_000_000 / u128::from(res))
+                    .unwrap_or(0),
+                digits,
+            };
+            if summary.packets > skip {
+                first_ts.get_or_insert(ts);
+                batch.frames.push(Meta {
+                    n: summary.packets,
+                    ts,
+                    linktype: lt,
+                    iface: None,
+                    len: rec.origlen,
+                    start: o + 16,
+                    end: o + 16 + caplen,
+                });
+            }
+            prev = Some(ts);
+            o += 16 + caplen;
+        }
+        carry.extend_from_slice(&batch.data[o..filled]);
+        offset += o as u64;
+        summary.bytes = offset;
+        if !batch.frames.is_empty() {
+            let next = recycle(batch.seq + 1, prev);
+            let mut full = std::mem::replace(&mut batch, next);
+            full.first = first_ts;
+            if !send(full) {
+                break;
+            }
+        } else {
+            // nothing shown from this chunk (skipped): keep the batch
+            batch.prev = prev;
+        }
+        if eof {
+            // what is left is a record the file cuts short
+            if !carry.is_empty() {
+                summary.truncated_at = Some(offset);
+            }
+            break;
+        }
+    }
+    Ok(summary)
 }
 
 fn new_batch(seq: u64, prev: Option<Timestamp>) -> Batch {

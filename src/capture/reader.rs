@@ -313,11 +313,11 @@ pub fn read_frames(
 
 /// The link type proper: the upper bits of the field carry FCS
 /// information (pcap's LT_FCS_* bits), which libpcap masks off too.
-fn linktype(v: i32) -> u32 {
+pub(crate) fn linktype(v: i32) -> u32 {
     u32::from_ne_bytes(v.to_ne_bytes()) & 0x03FF_FFFF
 }
 
-fn note_linktype(summary: &mut ReadSummary, lt: u32) {
+pub(crate) fn note_linktype(summary: &mut ReadSummary, lt: u32) {
     if !summary.linktypes.contains(&lt) {
         summary.linktypes.push(lt);
     }

@@ -304,32 +304,39 @@ pub fn summary(p: &Packet, s: &mut Buf) {
 
 fn info(p: &Packet, s: &mut Buf) {
     if let Some(a) = &p.arp {
-        let ip =
-            |x: Option<std::net::Ipv4Addr>| x.map_or_else(|| "?".to_string(), |a| a.to_string());
+        let ip = |s: &mut Buf, x: Option<std::net::Ipv4Addr>| match x {
+            Some(a) => push_ipv4(s, a),
+            None => s.push('?'),
+        };
         match a.op {
             1 => {
-                let _ = write!(
-                    s,
-                    "ARP who-has {} tell {}",
-                    ip(a.target_ip),
-                    ip(a.sender_ip)
-                );
+                s.push_str("ARP who-has ");
+                ip(s, a.target_ip);
+                s.push_str(" tell ");
+                ip(s, a.sender_ip);
             }
             2 => {
-                let mac = a
-                    .sender_mac
-                    .map_or_else(|| "?".to_string(), |m| m.to_string());
-                let _ = write!(s, "ARP {} is-at {}", ip(a.sender_ip), mac);
+                s.push_str("ARP ");
+                ip(s, a.sender_ip);
+                s.push_str(" is-at ");
+                match a.sender_mac {
+                    Some(m) => push_mac(s, &m.0),
+                    None => s.push('?'),
+                }
             }
             op => {
-                let _ = write!(s, "ARP op {op}");
+                s.push_str("ARP op ");
+                push_u64(s, u64::from(op));
             }
         }
         return;
     }
     if let Some(d) = &p.dns {
-        let proto = if p.tcp.is_some() { "TCP" } else { "UDP" };
-        let _ = write!(s, "DNS/{proto} ");
+        s.push_str(if p.tcp.is_some() {
+            "DNS/TCP "
+        } else {
+            "DNS/UDP "
+        });
         if d.response {
             s.push_str("response ");
             push_hex4(s, d.id);
@@ -419,16 +426,21 @@ fn info(p: &Packet, s: &mut Buf) {
     }
     if let Some(ip) = &p.ipv4 {
         if ip.mf || ip.frag_offset > 0 {
-            let _ = write!(
-                s,
-                "IPv4 fragment id 0x{:04x} offset {}{} proto {}",
-                ip.id,
-                ip.frag_offset,
-                if ip.mf { " (more)" } else { " (last)" },
-                ip.protocol
-            );
+            s.push_str("IPv4 fragment id ");
+            push_hex4(s, ip.id);
+            s.push_str(" offset ");
+            push_u64(s, u64::from(ip.frag_offset));
+            s.push_str(if ip.mf {
+                " (more) proto "
+            } else {
+                " (last) proto "
+            });
+            push_u64(s, u64::from(ip.protocol));
         } else {
-            let _ = write!(s, "IPv4 proto {} len {}", ip.protocol, ip.total_len);
+            s.push_str("IPv4 proto ");
+            push_u64(s, u64::from(ip.protocol));
+            s.push_str(" len ");
+            push_u64(s, u64::from(ip.total_len));
         }
         return;
     }
