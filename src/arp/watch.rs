@@ -123,21 +123,7 @@ impl Baseline {
     }
 }
 
-/// `aa:bb:cc:dd:ee:ff` or `aa-bb-...` to bytes.
-pub fn parse_mac(t: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = t.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut m = [0u8; 6];
-    for (i, p) in parts.iter().enumerate() {
-        if p.is_empty() || p.len() > 2 {
-            return None;
-        }
-        m[i] = u8::from_str_radix(p, 16).ok()?;
-    }
-    Some(m)
-}
+pub use crate::model::text::parse_mac;
 
 #[derive(Debug, Clone)]
 struct Station {

@@ -460,18 +460,7 @@ impl Parser<'_> {
 }
 
 fn parse_mac(s: &str) -> Option<Mac> {
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut m = [0u8; 6];
-    for (i, p) in parts.iter().enumerate() {
-        if p.is_empty() || p.len() > 2 {
-            return None;
-        }
-        m[i] = u8::from_str_radix(p, 16).ok()?;
-    }
-    Some(Mac(m))
+    crate::model::text::parse_mac(s).map(Mac)
 }
 
 impl Filter {

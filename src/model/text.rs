@@ -279,6 +279,21 @@ pub fn push_ipv6<P: Put>(s: &mut P, a: std::net::Ipv6Addr) {
     s.put_fixed(&buf, n);
 }
 
+/// A MAC address from `aa:bb:cc:dd:ee:ff` or `aa-bb-...` (one or two hex
+/// digits a part).
+pub fn parse_mac(t: &str) -> Option<[u8; 6]> {
+    let mut m = [0u8; 6];
+    let mut parts = t.split([':', '-']);
+    for byte in &mut m {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(m)
+}
+
 /// `aa:bb:cc:dd:ee:ff` into a stack buffer.
 #[inline]
 pub fn mac_text(m: &[u8; 6]) -> [u8; 17] {
@@ -415,6 +430,22 @@ mod tests {
                     assert_eq!(b, format!("{small:0w$}").as_bytes(), "{small} width {w}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn macs_parse_in_both_spellings() {
+        assert_eq!(parse_mac("02:00:5e:00:00:01"), Some([2, 0, 0x5e, 0, 0, 1]));
+        assert_eq!(parse_mac("2-0-5E-0-0-1"), Some([2, 0, 0x5e, 0, 0, 1]));
+        for bad in [
+            "",
+            "02:00:5e:00:00",
+            "02:00:5e:00:00:01:02",
+            "002:00:5e:00:00:01",
+            "02::5e:00:00:01",
+            "zz:00:5e:00:00:01",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
         }
     }
 }

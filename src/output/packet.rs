@@ -560,19 +560,12 @@ fn tree(p: &Packet, s: &mut Buf) {
     }
 }
 
-/// `aa:bb:cc:dd:ee:ff` back to bytes (the tree's MAC fields).
+/// `aa:bb:cc:dd:ee:ff` back to bytes (the tree's MAC fields: exactly
+/// that form, so that no other text is taken for one).
 fn parse_mac(t: &str) -> Option<[u8; 6]> {
-    if t.len() != 17 {
-        return None;
-    }
-    let mut m = [0u8; 6];
-    for (i, part) in t.split(':').enumerate() {
-        if i >= 6 || part.len() != 2 {
-            return None;
-        }
-        m[i] = u8::from_str_radix(part, 16).ok()?;
-    }
-    Some(m)
+    (t.len() == 17)
+        .then(|| crate::model::text::parse_mac(t))
+        .flatten()
 }
 
 fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
