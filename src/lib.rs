@@ -4,7 +4,9 @@
 //! and depends only on the layers above it in this list:
 //!
 //! 1. `model`: owned, serialisable results, the JSON contract.
-//! 2. domains: [`subnet`] (more follow: capture, arp, dns, probe, scan).
+//! 2. domains: [`subnet`], [`capture`], [`filter`], [`analysis`],
+//!    [`link`], [`oui`], [`arp`], [`dns`], [`scan`] (`wire` parses bytes
+//!    for them; `probe` is still to come).
 //! 3. [`output`]: renders models as tables or JSON; the only writer of stdout.
 //! 4. [`cli`]: clap definitions and one handler per command.
 //!
