@@ -8,8 +8,10 @@
 # 1. five names (delegation with glue, glueless, in-zone and out-of-zone
 #    CNAME, a truncated TXT): the total of each tool, best of 3.
 # 2. www.slow.com, whose delegation lists two dead servers before a good
-#    one: the mean of 3 runs each (dig picks an NS at random and waits
-#    its default timeout on a dead one; netray hedges to the next server).
+#    one: the mean of 5 runs each. dig picks an NS at random and waits its
+#    default timeout on a dead one (a third of its runs are lucky and fast;
+#    three lucky runs in a row were seen in CI, hence five); netray hedges
+#    to the next server.
 # Prints the times and both ratios (targets: netray not slower; with the
 # dead servers at least 2x faster).
 #
@@ -47,13 +49,13 @@ for round in 1 2 3; do
   if [ -z "\$best_nr" ] || [ \$n -lt \$best_nr ]; then best_nr=\$n; fi
 done
 sum_dig=0; sum_nr=0
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
   t0=\$(now); dig +trace -p \$P @127.0.0.2 www.slow.com A > "$tmp/dig.slow"; t1=\$(now)
   "$PWD/target/release/netray" dns trace www.slow.com --root 127.0.0.2 --port \$P > "$tmp/nr.slow"; t2=\$(now)
   sum_dig=\$((sum_dig + t1 - t0)); sum_nr=\$((sum_nr + t2 - t1))
   grep -q "192.0.2.11" "$tmp/nr.slow" || { echo "netray did not resolve www.slow.com" >&2; exit 1; }
 done
-echo "\$best_dig \$best_nr \$((sum_dig / 3)) \$((sum_nr / 3))" > "$tmp/times"
+echo "\$best_dig \$best_nr \$((sum_dig / 5)) \$((sum_nr / 5))" > "$tmp/times"
 SH
 unshare -n -m sh "$tmp/run.sh"
 read -r bd bn sd sn < "$tmp/times"
@@ -61,7 +63,7 @@ python3 - "$bd" "$bn" "$sd" "$sn" <<'PY'
 import sys
 bd, bn, sd, sn = (int(x) / 1e9 for x in sys.argv[1:])
 print(f"5 names, best of 3:          dig +trace {bd:7.3f} s   netray dns trace {bn:7.3f} s")
-print(f"two dead servers, mean of 3: dig +trace {sd:7.3f} s   netray dns trace {sn:7.3f} s")
+print(f"two dead servers, mean of 5: dig +trace {sd:7.3f} s   netray dns trace {sn:7.3f} s")
 print(f"ratio: netray takes {bn / bd:.2f} of dig's time on the plain names (target: at most 1)")
 print(f"ratio: with dead servers netray is {sd / sn:.1f}x faster than dig (target: at least 2x)")
 PY

@@ -190,6 +190,11 @@ fn trace_passes_lame_and_dead_servers() {
     let (code, v) = trace(&h, "www.slow.com", "A");
     assert_eq!(code, 0);
     assert!(v["elapsed_ms"].as_f64().unwrap() < 1500.0);
+    // one NS name with two addresses, the dead one first
+    let (code, v) = trace(&h, "www.dual.com", "A");
+    assert_eq!(code, 0);
+    assert_eq!(answers(&v), vec!["www.dual.com. A 192.0.2.12"]);
+    assert!(v["elapsed_ms"].as_f64().unwrap() < 1500.0);
 }
 
 #[test]

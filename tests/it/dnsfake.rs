@@ -17,6 +17,7 @@
 //! - loop (127.0.0.10): answers anything under loop.com. with a referral
 //!   back to loop.com. itself
 //! - slow.com.: two dead servers (127.0.0.8, 127.0.0.11), then a good one
+//! - dual.com.: one NS name with two addresses, the dead one first
 //!
 //! [`HOSTS`] maps every server name to its address, for dig, which looks
 //! NS names up through the system's resolver rather than using glue.
@@ -48,8 +49,8 @@ pub const HOSTS: &str = "127.0.0.1 localhost
 127.0.0.5 ns1.example.com
 127.0.0.6 ns1.dns-host.net
 127.0.0.7 ns1.lame.com
-127.0.0.8 ns1.dead.com ns1.slow.com
-127.0.0.9 ns2.lame.com ns2.dead.com ns3.slow.com
+127.0.0.8 ns1.dead.com ns1.slow.com ns1.dual.com
+127.0.0.9 ns2.lame.com ns2.dead.com ns3.slow.com ns1.dual.com
 127.0.0.10 ns1.loop.com
 127.0.0.11 ns2.slow.com
 ";
@@ -162,6 +163,14 @@ pub fn tree() -> Vec<Server> {
                         ],
                     ),
                     cut("loop.com.", &[("ns1.loop.com.", Some(ip(10)))]),
+                    // one NS name with two addresses, the dead one first
+                    cut(
+                        "dual.com.",
+                        &[
+                            ("ns1.dual.com.", Some(ip(8))),
+                            ("ns1.dual.com.", Some(ip(9))),
+                        ],
+                    ),
                     cut(
                         "slow.com.",
                         &[
@@ -262,6 +271,11 @@ pub fn tree() -> Vec<Server> {
                 zone(
                     "slow.com.",
                     vec![a("www.slow.com.", [192, 0, 2, 11])],
+                    vec![],
+                ),
+                zone(
+                    "dual.com.",
+                    vec![a("www.dual.com.", [192, 0, 2, 12])],
                     vec![],
                 ),
             ],
