@@ -310,81 +310,6 @@ fn path_to(host: IpAddr, src_port: u16) -> Result<(String, Path)> {
     }
 }
 
-/// On loopback a frame written to the packet socket is seen leaving but
-/// never arrives at the local stack, so the SYNs go out through raw IP
-/// sockets instead (IPv4 with our header, IPv6 as the TCP segment under
-/// the kernel's header), while the answers are read from lo's packet
-/// socket as usual.
-struct LoopbackIo {
-    chan: PnetChannel,
-    v4: Option<pnet::transport::TransportSender>,
-    v6: Option<pnet::transport::TransportSender>,
-}
-
-impl LoopbackIo {
-    fn open(lo: &str) -> Result<LoopbackIo> {
-        Ok(LoopbackIo {
-            chan: PnetChannel::open(lo, ChannelOptions::default())?,
-            v4: None,
-            v6: None,
-        })
-    }
-
-    fn sender(
-        slot: &mut Option<pnet::transport::TransportSender>,
-        kind: pnet::transport::TransportChannelType,
-    ) -> std::io::Result<&mut pnet::transport::TransportSender> {
-        if slot.is_none() {
-            // the receiving half is not read: its queue just fills and drops
-            let (tx, _rx) = pnet::transport::transport_channel(4096, kind)?;
-            *slot = Some(tx);
-        }
-        slot.as_mut()
-            .ok_or_else(|| std::io::Error::other("no raw socket"))
-    }
-}
-
-impl crate::link::channel::FrameIo for LoopbackIo {
-    fn send(&mut self, f: &[u8]) -> std::io::Result<()> {
-        use pnet::packet::ip::IpNextHeaderProtocols::Tcp;
-        use pnet::transport::{TransportChannelType, TransportProtocol};
-        let bad = || std::io::Error::other("not an IP frame");
-        let ip = f.get(14..).ok_or_else(bad)?;
-        match f.get(12..14) {
-            Some([0x08, 0x00]) => {
-                let dst: [u8; 4] = ip
-                    .get(16..20)
-                    .ok_or_else(bad)?
-                    .try_into()
-                    .map_err(|_| bad())?;
-                let pkt = pnet::packet::ipv4::Ipv4Packet::new(ip).ok_or_else(bad)?;
-                Self::sender(&mut self.v4, TransportChannelType::Layer3(Tcp))?
-                    .send_to(pkt, IpAddr::from(dst))?;
-            }
-            Some([0x86, 0xdd]) => {
-                let dst: [u8; 16] = ip
-                    .get(24..40)
-                    .ok_or_else(bad)?
-                    .try_into()
-                    .map_err(|_| bad())?;
-                let seg = pnet::packet::tcp::TcpPacket::new(ip.get(40..).ok_or_else(bad)?)
-                    .ok_or_else(bad)?;
-                Self::sender(
-                    &mut self.v6,
-                    TransportChannelType::Layer4(TransportProtocol::Ipv6(Tcp)),
-                )?
-                .send_to(seg, IpAddr::from(dst))?;
-            }
-            _ => return Err(bad()),
-        }
-        Ok(())
-    }
-
-    fn recv(&mut self, deadline: Instant) -> std::io::Result<Option<&[u8]>> {
-        self.chan.recv(deadline)
-    }
-}
-
 fn syn_scan(plan: &Plan, mut tick: impl FnMut(Progress)) -> Result<Vec<PortResult>> {
     let src_port = 40_000 + (std::process::id() % 20_000) as u16;
     let rate = plan.rate.unwrap_or(20_000);
@@ -396,27 +321,7 @@ fn syn_scan(plan: &Plan, mut tick: impl FnMut(Progress)) -> Result<Vec<PortResul
         let mut chan;
         let io: &mut dyn crate::link::channel::FrameIo =
             if path.dst_mac == [0; 6] && path.src_mac == [0; 6] {
-                lo = LoopbackIo::open(&name)?;
-                // make the raw socket now, so a missing privilege is exit 3
-                let what = format!("opening a raw IP socket for {host}");
-                let kind = if host.is_ipv4() {
-                    pnet::transport::TransportChannelType::Layer3(
-                        pnet::packet::ip::IpNextHeaderProtocols::Tcp,
-                    )
-                } else {
-                    pnet::transport::TransportChannelType::Layer4(
-                        pnet::transport::TransportProtocol::Ipv6(
-                            pnet::packet::ip::IpNextHeaderProtocols::Tcp,
-                        ),
-                    )
-                };
-                let slot = if host.is_ipv4() {
-                    &mut lo.v4
-                } else {
-                    &mut lo.v6
-                };
-                LoopbackIo::sender(slot, kind)
-                    .map_err(|e| crate::link::channel::socket_error(&what, e))?;
+                lo = crate::link::channel::LoopbackIo::open(&name, host.is_ipv4())?;
                 &mut lo
             } else {
                 chan = PnetChannel::open(&name, ChannelOptions::default())?;

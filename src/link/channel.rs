@@ -196,3 +196,95 @@ impl FrameIo for PnetChannel {
         }
     }
 }
+
+/// Loopback for frames that must reach the local stack: a frame written
+/// to lo's packet socket is seen leaving but never arrives, so frames go
+/// out through raw IP sockets instead (IPv4 with the frame's own header,
+/// IPv6 as the TCP segment under the kernel's header), while frames are
+/// read from lo's packet socket as usual. TCP only (the SYN scan's use).
+pub struct LoopbackIo {
+    chan: PnetChannel,
+    v4: Option<pnet::transport::TransportSender>,
+    v6: Option<pnet::transport::TransportSender>,
+}
+
+impl std::fmt::Debug for LoopbackIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopbackIo").finish_non_exhaustive()
+    }
+}
+
+fn raw_tcp(v4: bool) -> io::Result<pnet::transport::TransportSender> {
+    use pnet::packet::ip::IpNextHeaderProtocols::Tcp;
+    use pnet::transport::{TransportChannelType, TransportProtocol};
+    let kind = if v4 {
+        TransportChannelType::Layer3(Tcp)
+    } else {
+        TransportChannelType::Layer4(TransportProtocol::Ipv6(Tcp))
+    };
+    // the receiving half is not read: its queue just fills and drops
+    let (tx, _rx) = pnet::transport::transport_channel(4096, kind)?;
+    Ok(tx)
+}
+
+impl LoopbackIo {
+    /// Opens lo's packet socket and the raw IP socket of one family now,
+    /// so that a missing privilege is exit 3 before anything is sent.
+    ///
+    /// # Errors
+    /// No such interface, missing privilege, or another socket failure.
+    pub fn open(lo: &str, ipv4: bool) -> Result<LoopbackIo, Error> {
+        let chan = PnetChannel::open(lo, ChannelOptions::default())?;
+        let tx = raw_tcp(ipv4).map_err(|e| socket_error("opening a raw IP socket", e))?;
+        let (v4, v6) = if ipv4 {
+            (Some(tx), None)
+        } else {
+            (None, Some(tx))
+        };
+        Ok(LoopbackIo { chan, v4, v6 })
+    }
+}
+
+impl FrameIo for LoopbackIo {
+    fn send(&mut self, f: &[u8]) -> io::Result<()> {
+        let bad = || io::Error::other("not an IP frame");
+        let ip = f.get(14..).ok_or_else(bad)?;
+        match f.get(12..14) {
+            Some([0x08, 0x00]) => {
+                let dst: [u8; 4] = ip
+                    .get(16..20)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?;
+                let pkt = pnet::packet::ipv4::Ipv4Packet::new(ip).ok_or_else(bad)?;
+                if self.v4.is_none() {
+                    self.v4 = Some(raw_tcp(true)?);
+                }
+                if let Some(tx) = &mut self.v4 {
+                    tx.send_to(pkt, std::net::IpAddr::from(dst))?;
+                }
+            }
+            Some([0x86, 0xdd]) => {
+                let dst: [u8; 16] = ip
+                    .get(24..40)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?;
+                let seg = pnet::packet::tcp::TcpPacket::new(ip.get(40..).ok_or_else(bad)?)
+                    .ok_or_else(bad)?;
+                if self.v6.is_none() {
+                    self.v6 = Some(raw_tcp(false)?);
+                }
+                if let Some(tx) = &mut self.v6 {
+                    tx.send_to(seg, std::net::IpAddr::from(dst))?;
+                }
+            }
+            _ => return Err(bad()),
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, deadline: Instant) -> io::Result<Option<&[u8]>> {
+        self.chan.recv(deadline)
+    }
+}
