@@ -59,6 +59,19 @@ pub enum Error {
         /// What went wrong.
         source: ReadError,
     },
+    /// A frame server answered with an `error` frame.
+    #[error("{server} answered {code}: {message}")]
+    Remote {
+        /// The server.
+        server: String,
+        /// The protocol's error code (`not_found`, `forbidden`, ...).
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A peer broke the protocol (or a check such as a SHA-256 failed).
+    #[error("{0}")]
+    Protocol(String),
     /// Failures that were already reported on stderr as they happened;
     /// only the exit status is left to give.
     #[error("failures reported above")]
@@ -79,7 +92,11 @@ impl Error {
         match self {
             Error::Subnet(_) | Error::Usage(_) => EXIT_USAGE,
             Error::Privilege { .. } => EXIT_PRIVILEGE,
-            Error::File { .. } | Error::Io { .. } | Error::Capture { .. } => EXIT_IO,
+            Error::File { .. }
+            | Error::Io { .. }
+            | Error::Capture { .. }
+            | Error::Remote { .. }
+            | Error::Protocol(_) => EXIT_IO,
             Error::Reported(code) => *code,
         }
     }

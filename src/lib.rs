@@ -26,6 +26,7 @@ pub mod link;
 pub mod model;
 pub mod oui;
 pub mod output;
+pub mod probe;
 pub mod scan;
 pub mod subnet;
 pub mod wire;

@@ -132,6 +132,50 @@ pub enum Command {
     #[command(subcommand)]
     Dns(DnsCmd),
 
+    /// Probe servers: TCP (frame protocol v1, echo, upper, discard) and
+    /// UDP (echo, upper, discard). Every connection is served at once;
+    /// one line per connection on stderr (NDJSON events on stdout with
+    /// --json); Ctrl-C stops accepting, lets transfers finish within
+    /// --grace, and prints a summary.
+    #[command(subcommand)]
+    Serve(ServeCmd),
+
+    /// A raw client: send one message and print the reply; on a terminal,
+    /// a prompt loop; stdin piped in is sent as it is (like nc).
+    ///
+    /// Examples: netray client tcp 127.0.0.1:7000 hello;
+    /// netray client udp 127.0.0.1:7000 hello; echo hi | netray client tcp
+    /// 127.0.0.1:7000
+    Client(ClientArgs),
+
+    /// File transfer with a frame server (`serve tcp --root DIR`): put,
+    /// get and ls, streamed, SHA-256 checked on both ends.
+    #[command(subcommand)]
+    File(FileCmd),
+
+    /// Run a command on a frame server that allows it (`serve tcp
+    /// --allow-exec CMD`): its stdout and stderr printed apart, and its
+    /// exit code as netray's.
+    ///
+    /// Example: netray exec 127.0.0.1:7000 -- uname -a
+    Exec(ExecArgs),
+
+    /// Round-trip times, like ping: TCP connect time, UDP echo (sequence
+    /// numbers show loss, duplicates, reordering), or frame ping.
+    /// min/avg/max/mdev and loss at the end; exit 1 when nothing answered.
+    ///
+    /// Examples: netray ping tcp 127.0.0.1:22 -c 5;
+    /// netray ping udp 127.0.0.1:7000 -i 0.2
+    Ping(PingArgs),
+
+    /// Throughput against a frame server, like iperf3: `discard` frames
+    /// (or its `get` with --reverse), per interval and in total; --rr
+    /// measures request/response round trips against an echo server.
+    ///
+    /// Examples: netray bench 127.0.0.1:7000 --duration 5 --streams 2;
+    /// netray bench 127.0.0.1:7001 --rr --streams 100 --size 64
+    Bench(BenchArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: netray completions bash > /etc/bash_completion.d/netray
@@ -669,4 +713,227 @@ pub struct FollowArgs {
     /// A file that ends inside a record is an error (exit 4).
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Server limits shared by the serve commands.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest frame header accepted, in bytes (at most 65536).
+    #[arg(long, default_value_t = 65536, value_name = "BYTES")]
+    pub max_header: u32,
+    /// Largest echo body, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_echo: u64,
+    /// Largest file a put may store, in bytes.
+    #[arg(long, default_value_t = 64 << 30, value_name = "BYTES")]
+    pub max_file: u64,
+    /// Connections served at once; one more is told `busy` and closed.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_conns: usize,
+    /// Close a connection that sends nothing for this many seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub idle_timeout: f64,
+    /// Time limit of an exec, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub exec_timeout: f64,
+    /// Bytes kept of each of an exec's stdout and stderr.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub exec_output: usize,
+    /// On Ctrl-C/SIGTERM, seconds transfers in flight may go on.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub grace: f64,
+}
+
+/// `netray serve`.
+#[derive(Debug, Subcommand)]
+pub enum ServeCmd {
+    /// A TCP server. `frame` speaks the framing protocol v1 (echo, ping,
+    /// put/get/list under --root, exec of --allow-exec commands, discard);
+    /// `echo` returns bytes as they come, `upper` upper-cases them,
+    /// `discard` swallows and counts.
+    ///
+    /// Examples: netray serve tcp --bind 127.0.0.1:7000 --root /srv/drop;
+    /// netray serve tcp --bind [::1]:7001 --mode upper
+    Tcp {
+        /// Address and port to listen on (port 0: any free port, printed).
+        #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR:PORT")]
+        bind: String,
+        /// What to do with connections.
+        #[arg(long, value_enum, default_value_t = crate::probe::Mode::Frame)]
+        mode: crate::probe::Mode,
+        /// Folder for put, get and list (off without it).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// A command exec may run, by name or path, no shell (repeat for
+        /// more; exec is off without it).
+        #[arg(long = "allow-exec", value_name = "CMD")]
+        allow_exec: Vec<String>,
+        /// The listen backlog.
+        #[arg(long, default_value_t = 1024, value_name = "N")]
+        backlog: u32,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// A UDP server: each datagram answered to its sender (echo, upper)
+    /// or counted (discard); datagrams over --max-datagram are counted and
+    /// not answered.
+    ///
+    /// Example: netray serve udp --bind 127.0.0.1:7000 --mode echo
+    Udp {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR:PORT")]
+        bind: String,
+        /// What to do with datagrams.
+        #[arg(long, value_enum, default_value_t = crate::probe::Mode::Echo)]
+        mode: crate::probe::Mode,
+        /// Largest datagram answered, in bytes.
+        #[arg(long, default_value_t = 65507, value_name = "BYTES")]
+        max_datagram: usize,
+    },
+}
+
+/// TCP or UDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// A TCP connection.
+    Tcp,
+    /// UDP datagrams.
+    Udp,
+}
+
+/// `netray client`.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// tcp or udp.
+    #[arg(value_enum)]
+    pub transport: Transport,
+    /// The server.
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// The message (without it: stdin, or a prompt on a terminal).
+    pub message: Option<String>,
+    /// Wrap each message in a v1 echo frame (TCP, against `serve tcp`).
+    #[arg(long)]
+    pub frame: bool,
+    /// With --frame: ask for the upper transform.
+    #[arg(long, requires = "frame")]
+    pub upper: bool,
+    /// Seconds to wait for the connection and the reply.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub timeout: f64,
+}
+
+/// `netray file`.
+#[derive(Debug, Subcommand)]
+pub enum FileCmd {
+    /// Upload a file: hashed, streamed, stored under its name only when
+    /// the server's SHA-256 matches.
+    ///
+    /// Example: netray file put 127.0.0.1:7000 report.pdf --as 2026/report.pdf
+    Put {
+        /// The server.
+        #[arg(value_name = "HOST:PORT")]
+        target: String,
+        /// The local file.
+        file: PathBuf,
+        /// The name on the server (default: the file's name).
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+        /// Replace a file of that name.
+        #[arg(long)]
+        overwrite: bool,
+        /// Seconds to wait for the connection and answers.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        timeout: f64,
+    },
+    /// Download a file; it appears under its final name only once its
+    /// SHA-256 matched.
+    ///
+    /// Example: netray file get 127.0.0.1:7000 2026/report.pdf -o r.pdf
+    Get {
+        /// The server.
+        #[arg(value_name = "HOST:PORT")]
+        target: String,
+        /// The name on the server.
+        name: String,
+        /// Where to save it (default: the name's last part, here).
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Seconds to wait for the connection and answers.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        timeout: f64,
+    },
+    /// The server's files: name, size, modification time.
+    Ls {
+        /// The server.
+        #[arg(value_name = "HOST:PORT")]
+        target: String,
+        /// Seconds to wait for the connection and answers.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        timeout: f64,
+    },
+}
+
+/// `netray exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The server.
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// The command and its arguments (after --).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+    /// Seconds to wait for the connection and the result.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub timeout: f64,
+}
+
+/// `netray ping`.
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// tcp (connect time), udp (echo round trip), frame (ping frame).
+    #[arg(value_enum)]
+    pub kind: crate::probe::ping::Kind,
+    /// The server.
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// Probes to send (0: until Ctrl-C).
+    #[arg(short = 'c', long, default_value_t = 4, value_name = "N")]
+    pub count: u32,
+    /// Seconds between probes.
+    #[arg(short = 'i', long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// Seconds a probe may take.
+    #[arg(short = 'W', long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub timeout: f64,
+}
+
+/// `netray bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The server (a frame server; an echo server with --rr).
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// Seconds to run.
+    #[arg(short = 't', long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub duration: f64,
+    /// Parallel connections.
+    #[arg(short = 'P', long, default_value_t = 1, value_name = "N")]
+    pub streams: usize,
+    /// Bytes per discard frame (default 1 MiB), or per request with --rr
+    /// (default 64).
+    #[arg(short = 'l', long, value_name = "BYTES")]
+    pub size: Option<usize>,
+    /// Receive: the server sends with get (the file --name, or its largest).
+    #[arg(short = 'R', long, conflicts_with = "rr")]
+    pub reverse: bool,
+    /// The file to get with --reverse.
+    #[arg(long, requires = "reverse", value_name = "NAME")]
+    pub name: Option<String>,
+    /// Request/response round trips against an echo (or upper) server.
+    #[arg(long)]
+    pub rr: bool,
+    /// Seconds between interval reports.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub interval: f64,
 }

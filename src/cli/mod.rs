@@ -10,6 +10,7 @@ mod capture;
 mod dns;
 mod link;
 mod live;
+mod probe;
 mod scan;
 mod subnet;
 
@@ -67,6 +68,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8> {
         Command::Iface { name } => link::iface(name.as_deref(), &opts, out),
         Command::Route { target } => link::route(&target, &opts, out),
         Command::Capture(args) => live::capture(&args, &opts, out),
+        Command::Serve(cmd) => probe::serve(cmd, &opts, out),
+        Command::Client(args) => probe::client(&args, &opts, out),
+        Command::File(cmd) => probe::file(cmd, &opts, out),
+        Command::Exec(args) => probe::exec(&args, &opts, out),
+        Command::Ping(args) => probe::ping(&args, &opts, out),
+        Command::Bench(args) => probe::bench(&args, &opts, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "netray", out);
             Ok(0)

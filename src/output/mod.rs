@@ -11,6 +11,7 @@ pub mod dns;
 pub mod link;
 pub mod packet;
 pub mod packet_json;
+pub mod probe;
 pub mod scan;
 pub mod stats;
 mod style;
@@ -89,6 +90,35 @@ pub fn ndjson<T: Serialize + ?Sized, W: Write + ?Sized>(value: &T, w: &mut W) ->
     // into a Vec<u8> but each cost a virtual call through `dyn Write`
     serde_json::to_writer(&mut *w, value)?;
     w.write_all(b"\n")
+}
+
+/// Bytes with a decimal unit (1.5 MB).
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Bits per second with a decimal unit.
+pub fn rate(bps: f64) -> String {
+    if bps >= 1e9 {
+        format!("{:.2} Gbit/s", bps / 1e9)
+    } else if bps >= 1e6 {
+        format!("{:.2} Mbit/s", bps / 1e6)
+    } else if bps >= 1e3 {
+        format!("{:.2} kbit/s", bps / 1e3)
+    } else {
+        format!("{bps:.0} bit/s")
+    }
 }
 
 /// A warning on stderr: something failed but the command goes on (an

@@ -3,33 +3,8 @@
 use std::io::{self, Write};
 
 use super::packet::Buf;
-use super::{paint, table, write_table, Options, Paint, Render};
+use super::{human_bytes, paint, rate, table, write_table, Options, Paint, Render};
 use crate::model::stats::{Conversation, Stats};
-
-fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-fn rate(bps: f64) -> String {
-    if bps >= 1e6 {
-        format!("{:.2} Mbit/s", bps / 1e6)
-    } else if bps >= 1e3 {
-        format!("{:.2} kbit/s", bps / 1e3)
-    } else {
-        format!("{bps:.0} bit/s")
-    }
-}
 
 /// `stats` with its row limit.
 #[derive(serde::Serialize)]

@@ -1,12 +1,15 @@
 //! Pure parsing of bytes: link-layer headers that etherparse has no lax
-//! path for (Linux SLL and SLL2, BSD NULL/LOOP), TCP options, ARP.
+//! path for (Linux SLL and SLL2, BSD NULL/LOOP), TCP options, ARP, and
+//! the framing protocol's header.
 //!
 //! # Contract
 //! No I/O, no allocation, no panics: every function takes any byte slice
 //! and returns a value or an error that says which layer stopped and how
-//! many bytes it needed. Fuzz targets point here.
+//! many bytes it needed. Fuzz targets point here. (The frame header is
+//! JSON and so allocates; it is read once per message, not per packet.)
 
 pub mod arp;
+pub mod frame;
 pub mod ipv6;
 pub mod link;
 pub mod tcp;

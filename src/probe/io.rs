@@ -1,0 +1,182 @@
+//! Frames over an async byte stream: the server's side of the protocol's
+//! I/O. Every read is bounded by the idle timeout, every byte counted.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::watch;
+use tokio::time::timeout;
+
+use crate::wire::frame::{self, FrameError, Header};
+
+/// Bytes a body is moved in: large enough for loopback speed, small
+/// enough that a thousand connections moving bodies at once stay bounded.
+pub const CHUNK: usize = 256 << 10;
+
+/// Why a connection ended.
+#[derive(Debug)]
+pub enum End {
+    /// The peer closed between frames (or, raw modes, at any time).
+    Eof,
+    /// The peer closed inside a frame.
+    Truncated(&'static str),
+    /// Nothing arrived within the idle timeout.
+    Idle,
+    /// The server is shutting down.
+    Shutdown,
+    /// A frame the server could not make sense of (answered with `error`).
+    Protocol(FrameError),
+    /// The socket failed (reset, broken pipe).
+    Io(io::Error),
+}
+
+impl fmt::Display for End {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            End::Eof => f.write_str("eof"),
+            End::Truncated(what) => write!(f, "closed inside a frame's {what}"),
+            End::Idle => f.write_str("idle timeout"),
+            End::Shutdown => f.write_str("shutdown"),
+            End::Protocol(e) => write!(f, "protocol error: {e}"),
+            End::Io(e) if e.kind() == io::ErrorKind::ConnectionReset => f.write_str("reset"),
+            End::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<io::Error> for End {
+    fn from(e: io::Error) -> Self {
+        End::Io(e)
+    }
+}
+
+/// One connection: a buffered reader, a writer, the idle timeout, counts.
+pub struct Conn<R, W> {
+    rd: BufReader<R>,
+    wr: W,
+    idle: Duration,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
+    /// Wraps the two halves of a stream.
+    pub fn new(rd: R, wr: W, idle: Duration) -> Self {
+        Conn {
+            rd: BufReader::with_capacity(16 << 10, rd),
+            wr,
+            idle,
+            bytes_in: 0,
+            bytes_out: 0,
+        }
+    }
+
+    /// Reads some bytes (0 at end of stream) within the idle timeout.
+    pub async fn read(&mut self, buf: &mut [u8]) -> Result<usize, End> {
+        let n = timeout(self.idle, self.rd.read(buf))
+            .await
+            .map_err(|_| End::Idle)??;
+        self.bytes_in += n as u64;
+        Ok(n)
+    }
+
+    /// Fills `buf`; the stream ending first is [`End::Truncated`] naming `what`.
+    async fn fill(&mut self, buf: &mut [u8], what: &'static str) -> Result<(), End> {
+        let mut at = 0;
+        while at < buf.len() {
+            match self.read(&mut buf[at..]).await? {
+                0 => return Err(End::Truncated(what)),
+                n => at += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the next frame's header. `Ok(None)` is a clean end: the
+    /// peer closed between frames, or the server began shutting down while
+    /// this connection was idle. A length or header the server cannot
+    /// accept is `Err(End::Protocol)`, after which the connection closes
+    /// (the body's length is unknown, so the stream cannot be resynchronised).
+    pub async fn next_header(
+        &mut self,
+        max_header: u32,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Header>, End> {
+        let mut prefix = [0u8; 4];
+        // between frames the connection is idle: a shutdown ends it here
+        let first = tokio::select! {
+            r = self.read(&mut prefix) => r?,
+            _ = shutdown.wait_for(|s| *s) => return Ok(None),
+        };
+        if first == 0 {
+            return Ok(None);
+        }
+        self.fill(&mut prefix[first..], "length prefix").await?;
+        let len = frame::header_len(prefix, max_header).map_err(End::Protocol)?;
+        let mut json = vec![0u8; len];
+        self.fill(&mut json, "header").await?;
+        Header::parse_lenient(&json)
+            .map(Some)
+            .map_err(End::Protocol)
+    }
+
+    /// Reads and drops `size` body bytes.
+    pub async fn skip(&mut self, size: u64) -> Result<(), End> {
+        let mut buf = vec![0u8; CHUNK.min(usize::try_from(size).unwrap_or(CHUNK)).max(1)];
+        let mut left = size;
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            match self.read(&mut buf[..want]).await? {
+                0 => return Err(End::Truncated("body")),
+                n => left -= n as u64,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the next piece of a body into `buf` (at most `left` bytes).
+    pub async fn body_chunk(&mut self, buf: &mut [u8], left: u64) -> Result<usize, End> {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        match self.read(&mut buf[..want]).await? {
+            0 => Err(End::Truncated("body")),
+            n => Ok(n),
+        }
+    }
+
+    /// Reads a whole (small) body.
+    pub async fn body(&mut self, size: usize) -> Result<Vec<u8>, End> {
+        let mut buf = vec![0u8; size];
+        self.fill(&mut buf, "body").await?;
+        Ok(buf)
+    }
+
+    /// Writes raw bytes.
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), End> {
+        timeout(self.idle, self.wr.write_all(bytes))
+            .await
+            .map_err(|_| End::Idle)??;
+        self.bytes_out += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes a frame: header and a body held in memory, in one write.
+    pub async fn send(&mut self, h: &Header, body: &[u8]) -> Result<(), End> {
+        let mut bytes = h.encode();
+        bytes.extend_from_slice(body);
+        self.write(&bytes).await
+    }
+
+    /// Answers with an `error` frame.
+    pub async fn send_error(&mut self, e: &FrameError, id: Option<i64>) -> Result<(), End> {
+        self.send(&e.to_header(id), &[]).await
+    }
+
+    /// Flushes and half-closes the write side.
+    pub async fn finish(&mut self) {
+        drop(timeout(Duration::from_secs(1), self.wr.shutdown()).await);
+    }
+}

@@ -1,0 +1,246 @@
+//! The TCP server: one listening socket (SO_REUSEADDR, a chosen backlog),
+//! every connection a task of its own, a connection limit, an idle
+//! timeout, and a graceful stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use super::files::Root;
+use super::io::{Conn, End};
+use super::{Event, Limits, Mode, Summary};
+use crate::wire::frame::{ErrorCode, FrameError};
+use crate::{Error, Result};
+
+/// What a TCP server is asked to be.
+#[derive(Debug, Clone)]
+pub struct TcpConfig {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// The listen backlog.
+    pub backlog: u32,
+    /// What it does with connections.
+    pub mode: Mode,
+    /// The folder `put`, `get` and `list` work in (frame mode); none: off.
+    pub root: Option<PathBuf>,
+    /// Commands `exec` may run (frame mode); empty: off.
+    pub allow_exec: Vec<String>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// What every connection task shares.
+#[derive(Debug)]
+pub struct State {
+    /// Limits.
+    pub limits: Limits,
+    /// The file root, resolved once.
+    pub root: Option<Arc<Root>>,
+    /// Commands `exec` may run.
+    pub allow_exec: Vec<String>,
+    mode: Mode,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+/// Opens the listening socket (SO_REUSEADDR, the backlog asked for).
+/// Must be called inside a tokio runtime.
+///
+/// # Errors
+/// The address is taken or not ours (exit 4), or the port needs privilege.
+pub fn bind(addr: SocketAddr, backlog: u32) -> Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let fail = |e: std::io::Error| Error::io(format!("listening on {addr}"), e);
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
+    s.set_reuse_address(true).map_err(fail)?;
+    if addr.is_ipv6() {
+        // [::] takes IPv4 too where the system allows it
+        drop(s.set_only_v6(false));
+    }
+    s.set_nonblocking(true).map_err(fail)?;
+    s.bind(&addr.into()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            Error::Privilege {
+                what: format!("listening on port {} (below 1024)", addr.port()),
+                exe: std::env::current_exe()
+                    .map_or_else(|_| "netray".into(), |p| p.display().to_string()),
+            }
+        } else {
+            fail(e)
+        }
+    })?;
+    s.listen(i32::try_from(backlog).unwrap_or(i32::MAX))
+        .map_err(fail)?;
+    TcpListener::from_std(s.into()).map_err(fail)
+}
+
+/// Serves until `shutdown` turns true, then stops accepting, gives
+/// connections in flight the grace period, and returns the totals.
+/// Events go to `events` as they happen.
+///
+/// # Errors
+/// The file root cannot be opened.
+pub async fn serve(
+    listener: TcpListener,
+    cfg: TcpConfig,
+    mut shutdown: watch::Receiver<bool>,
+    events: Sender<Event>,
+) -> Result<Summary> {
+    let root = match &cfg.root {
+        Some(dir) => Some(Arc::new(Root::new(dir).map_err(|e| Error::File {
+            path: dir.clone(),
+            source: e,
+        })?)),
+        None => None,
+    };
+    let st = Arc::new(State {
+        limits: cfg.limits.clone(),
+        root,
+        allow_exec: cfg.allow_exec.clone(),
+        mode: cfg.mode,
+        bytes_in: AtomicU64::new(0),
+        bytes_out: AtomicU64::new(0),
+    });
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("reading the bound address", e))?;
+    drop(events.send(Event::Listening {
+        proto: "tcp",
+        addr,
+        mode: cfg.mode,
+    }));
+    let started = Instant::now();
+    let slots = Arc::new(Semaphore::new(cfg.limits.max_conns));
+    let mut tasks = JoinSet::new();
+    let mut summary = Summary::default();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.wait_for(|s| *s) => break,
+            // reap finished tasks so the set stays small
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(v) => v,
+            // out of descriptors, a connection reset before accept: go on
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            summary.busy += 1;
+            drop(events.send(Event::Busy { peer }));
+            if st.mode == Mode::Frame {
+                tasks.spawn(busy(stream, st.limits.max_conns));
+            }
+            continue;
+        };
+        summary.connections += 1;
+        let st = Arc::clone(&st);
+        let events = events.clone();
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            connection(stream, peer, st, shutdown, events).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // transfers in flight get the grace period, then are cut
+    let grace = tokio::time::sleep(cfg.limits.grace);
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { break },
+            () = &mut grace => {
+                summary.cut = tasks.len() as u64;
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+    summary.bytes_in = st.bytes_in.load(Ordering::Relaxed);
+    summary.bytes_out = st.bytes_out.load(Ordering::Relaxed);
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Tells a client over the limit, then closes.
+async fn busy(stream: TcpStream, limit: usize) {
+    let (r, w) = stream.into_split();
+    let mut conn = Conn::new(r, w, std::time::Duration::from_secs(1));
+    let e = FrameError::new(
+        ErrorCode::Busy,
+        format!("the server is at its limit of {limit} connections; try again later"),
+    );
+    drop(conn.send_error(&e, None).await);
+    conn.finish().await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    st: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+    events: Sender<Event>,
+) {
+    let start = Instant::now();
+    drop(stream.set_nodelay(true));
+    drop(events.send(Event::Open { peer }));
+    let (r, w) = stream.into_split();
+    let mut conn = Conn::new(r, w, st.limits.idle);
+    let (end, frames) = match st.mode {
+        Mode::Frame => {
+            let (end, n) = super::ops::serve(&mut conn, &st, &mut shutdown).await;
+            (end, Some(n))
+        }
+        Mode::Echo | Mode::Upper | Mode::Discard => (raw(&mut conn, st.mode).await, None),
+    };
+    if matches!(end, End::Idle) && st.mode == Mode::Frame {
+        let e = FrameError::new(
+            ErrorCode::Timeout,
+            format!("idle for {} s", st.limits.idle.as_secs_f64()),
+        );
+        drop(conn.send_error(&e, None).await);
+    }
+    conn.finish().await;
+    st.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);
+    st.bytes_out.fetch_add(conn.bytes_out, Ordering::Relaxed);
+    drop(events.send(Event::Close {
+        peer,
+        bytes_in: conn.bytes_in,
+        bytes_out: conn.bytes_out,
+        frames,
+        duration_ms: start.elapsed().as_secs_f64() * 1e3,
+        end: end.to_string(),
+    }));
+}
+
+/// echo, upper, discard: bytes as they come, until the peer closes.
+async fn raw(conn: &mut super::ops::TcpConn, mode: Mode) -> End {
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        let n = match conn.read(&mut buf).await {
+            Ok(0) => return End::Eof,
+            Ok(n) => n,
+            Err(end) => return end,
+        };
+        let out = &mut buf[..n];
+        match mode {
+            Mode::Discard => continue,
+            Mode::Upper => out.make_ascii_uppercase(),
+            Mode::Echo | Mode::Frame => {}
+        }
+        if let Err(end) = conn.write(out).await {
+            return end;
+        }
+    }
+}
