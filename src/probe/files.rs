@@ -31,11 +31,15 @@ pub struct Entry {
     pub mtime: i64,
 }
 
+/// What identifies a file's contents without reading them: device, inode,
+/// size, modification time (seconds, nanoseconds).
+type FileKey = (u64, u64, u64, i64, i64);
+
 /// The folder a frame server serves files from.
 #[derive(Debug)]
 pub struct Root {
     dir: PathBuf,
-    hashes: Mutex<HashMap<(u64, u64, u64, i64, i64), String>>,
+    hashes: Mutex<HashMap<FileKey, String>>,
 }
 
 fn forbidden(name: &str, why: &str) -> FrameError {

@@ -18,6 +18,7 @@ mod dnsfake;
 mod link;
 mod netns;
 mod peers;
+mod probe;
 mod props;
 mod scan;
 mod subnet;
