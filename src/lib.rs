@@ -5,8 +5,8 @@
 //!
 //! 1. `model`: owned, serialisable results, the JSON contract.
 //! 2. domains: [`subnet`], [`capture`], [`filter`], [`analysis`],
-//!    [`link`], [`oui`], [`arp`], [`dns`], [`scan`] (`wire` parses bytes
-//!    for them; `probe` is still to come).
+//!    [`link`], [`oui`], [`arp`], [`dns`], [`scan`], [`probe`] (`wire`
+//!    parses bytes for them).
 //! 3. [`output`]: renders models as tables or JSON; the only writer of stdout.
 //! 4. [`cli`]: clap definitions and one handler per command.
 //!

@@ -202,31 +202,41 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
         Err(e) => return refuse(conn, h, e).await,
     };
 
-    // The body goes to a blocking thread that hashes and writes it while
-    // this task reads the next chunk; buffers come back for reuse.
+    // The body flows through a pipeline of two blocking threads, one
+    // writing the file and one hashing it, while this task reads the next
+    // chunk; so the three run at once, and buffers come back for reuse.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let (hash_tx, hash_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let writer = tokio::task::spawn_blocking(move || {
         let mut part = part;
-        let mut hash = Sha256::new();
         let mut failed = None;
         while let Some(buf) = rx.blocking_recv() {
-            hash.update(&buf);
             if failed.is_none() {
                 if let Some(Err(e)) = part.file().map(|f| f.write_all(&buf)) {
                     failed = Some(e);
                 }
             }
+            if hash_tx.send(buf).is_err() {
+                break;
+            }
+        }
+        (part, failed)
+    });
+    let hasher = tokio::task::spawn_blocking(move || {
+        let mut hash = Sha256::new();
+        while let Ok(buf) = hash_rx.recv() {
+            hash.update(&buf);
             drop(back_tx.send(buf));
         }
-        (part, super::sha256_hex(hash), failed)
+        super::sha256_hex(hash)
     });
     let mut left = size;
     let mut outcome = Ok(());
     while left > 0 {
         let mut buf = back_rx.try_recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
-        match conn.body_chunk(&mut buf, left).await {
+        match fill(conn, &mut buf, left).await {
             Ok(n) => {
                 buf.truncate(n);
                 left -= n as u64;
@@ -241,9 +251,9 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
         }
     }
     drop(tx);
-    let (part, got, failed) = writer
-        .await
-        .map_err(|e| End::Io(std::io::Error::other(e.to_string())))?;
+    let joined = |e: tokio::task::JoinError| End::Io(std::io::Error::other(e.to_string()));
+    let (part, failed) = writer.await.map_err(joined)?;
+    let got = hasher.await.map_err(joined)?;
     // a body cut short ends the connection; dropping the part removes it
     outcome?;
     let reply = if let Some(e) = failed {
@@ -275,6 +285,19 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
         }
         Err(e) => conn.send_error(&e, h.id()).await,
     }
+}
+
+/// Reads body bytes until `buf` is full or the body ends (whole chunks
+/// keep the pipeline's per-chunk cost low).
+async fn fill(conn: &mut TcpConn, buf: &mut [u8], left: u64) -> Result<usize, End> {
+    let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+    let mut at = 0;
+    while at < want {
+        at += conn
+            .body_chunk(&mut buf[at..want], left - at as u64)
+            .await?;
+    }
+    Ok(at)
 }
 
 async fn get(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End> {

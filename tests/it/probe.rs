@@ -92,7 +92,11 @@ impl Server {
             .status()
             .expect("kill");
         let status = wait_with_limit(&mut self.child, Duration::from_secs(20));
-        let events: Vec<Value> = self.events.try_iter().collect();
+        // every event up to the end of the server's stdout
+        let mut events = Vec::new();
+        while let Ok(v) = self.events.recv_timeout(Duration::from_secs(10)) {
+            events.push(v);
+        }
         let err = self
             .stderr
             .take()
@@ -244,17 +248,23 @@ fn frame_ops_echo_ping_discard() {
     );
     assert!(h["elapsed_ns"].as_u64().is_some() && b.is_empty());
     drop(c);
+    // netray's own client: each piped line one echo frame
+    let out = netray()
+        .args(["client", "tcp", &srv.target(), "--frame", "--upper"])
+        .write_stdin("one\ntwo words\n")
+        .assert()
+        .code(0);
+    assert_eq!(out.get_output().stdout, b"ONE\nTWO WORDS\n");
     let (code, events, _) = srv.stop();
     assert_eq!(code, 0);
     let close = events
         .iter()
-        .find(|e| e["event"] == "close")
-        .expect("close event");
-    assert_eq!(close["frames"], 4);
+        .find(|e| e["event"] == "close" && e["frames"] == 4)
+        .expect("the raw connection's close event, 4 frames");
     assert_eq!(close["end"], "eof");
     let sum = events.last().unwrap();
     assert_eq!(sum["event"], "summary", "{events:?}");
-    assert_eq!(sum["connections"], 1);
+    assert_eq!(sum["connections"], 2);
 }
 
 #[test]
@@ -792,13 +802,31 @@ fn raw_tcp_modes_echo_upper_discard() {
             .assert()
             .code(0);
         assert_eq!(out.get_output().stdout, want, "{mode}");
+        if mode == "upper" {
+            // --frame against a frame server is tested elsewhere; here the
+            // raw server must not be mistaken for one
+            netray()
+                .args([
+                    "client",
+                    "tcp",
+                    &srv.target(),
+                    "--frame",
+                    "x",
+                    "--timeout",
+                    "1",
+                ])
+                .assert()
+                .code(4);
+        }
         drop(s);
         let (code, events, _) = srv.stop();
         assert_eq!(code, 0);
         let sum = events.last().unwrap();
+        // the --frame probe sent a 4-byte prefix, a 29-byte header and "x"
+        let frame_probe = if mode == "upper" { 4 + 29 + 1 } else { 0 };
         assert_eq!(
             sum["bytes_in"].as_u64(),
-            Some(2 * input.len() as u64),
+            Some(2 * input.len() as u64 + frame_probe),
             "{mode}: {sum}"
         );
     }
@@ -1189,4 +1217,45 @@ fn python_clients_interoperate() {
     for s in [frame, echo, upper, udp] {
         assert_eq!(s.stop().0, 0);
     }
+}
+
+/// On a terminal, `client` is a prompt loop: each line sent and its reply
+/// shown; empty lines are not sent. `script` gives it a pseudo-terminal.
+#[test]
+#[ignore = "needs script (util-linux)"]
+fn the_client_prompts_on_a_terminal() {
+    assert!(have("script"), "script is not installed");
+    let srv = Server::start(&["tcp", "--mode", "upper"]);
+    let bin = assert_cmd::cargo::cargo_bin!("netray");
+    let cmd = format!("{} client tcp {}", bin.display(), srv.target());
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let mut stdin = child.stdin.take().expect("stdin");
+            for line in ["first line\n", "\n", "second\n"] {
+                stdin.write_all(line.as_bytes())?;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            stdin.write_all(&[4])?; // Ctrl-D
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("connected to"), "{text}");
+    assert!(
+        text.contains("FIRST LINE\n") && text.contains("SECOND\n"),
+        "{text}"
+    );
+    let (_, events, _) = srv.stop();
+    let close = events
+        .iter()
+        .find(|e| e["event"] == "close")
+        .expect("close");
+    // "first line\n" and "second\n": the empty line was not sent
+    assert_eq!(close["bytes_in"], 18, "{close}");
 }
