@@ -49,7 +49,9 @@ pub fn decode_into(frame: &Frame<'_>, p: &mut Packet) {
     p.icmp = None;
     p.icmpv6 = None;
     p.igmp = None;
-    p.dns = None;
+    if let Some(d) = p.dns.take() {
+        p.dns_spare = Some(d);
+    }
     p.errors.clear();
     let data = frame.data;
     p.frame_base = data.as_ptr() as usize;
@@ -674,9 +676,11 @@ fn dns(p: &mut Packet, ports: (u16, u16), payload: &[u8], over_tcp: bool) {
     } else {
         payload
     };
-    match parse_dns(msg) {
-        Ok(d) => p.dns = Some(d),
+    let mut d = p.dns_spare.take().unwrap_or_default();
+    match parse_dns_into(msg, &mut d) {
+        Ok(()) => p.dns = Some(d),
         Err(e) => {
+            p.dns_spare = Some(d);
             // keep what the header and the first question still say
             p.dns = dns_header(msg);
             p.error("dns", e);
@@ -734,69 +738,96 @@ fn is_dns(a: u16, b: u16) -> bool {
 /// # Errors
 /// The decoder's message, for a damaged header, question or answer.
 pub fn parse_dns(msg: &[u8]) -> Result<Dns, String> {
+    let mut d = Dns::default();
+    parse_dns_into(msg, &mut d)?;
+    Ok(d)
+}
+
+/// [`parse_dns`] into an existing value, reusing its vectors and the
+/// strings of its questions and answers (one DNS message after another
+/// allocates almost nothing).
+///
+/// # Errors
+/// As [`parse_dns`]; `out` then holds a partial message.
+pub fn parse_dns_into(msg: &[u8], out: &mut Dns) -> Result<(), String> {
     use hickory_proto::op::{Header, MessageType, Query};
     use hickory_proto::rr::Record;
     use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
     let mut d = BinDecoder::new(msg);
     let h = Header::read(&mut d).map_err(|e| e.to_string())?;
-    let mut questions = Vec::with_capacity(usize::from(h.counts.queries.min(4)));
+    out.id = h.metadata.id;
+    out.response = h.metadata.message_type == MessageType::Response;
+    out.opcode = u8::from(h.metadata.op_code);
+    out.rcode = u16::from(h.metadata.response_code);
+    let mut n = 0;
     for _ in 0..h.counts.queries {
         let q = Query::read(&mut d).map_err(|e| e.to_string())?;
-        questions.push(DnsQuestion {
-            name: name_text(q.name()),
-            kind: q.query_type().into(),
-        });
+        if n == out.questions.len() {
+            out.questions.push(DnsQuestion {
+                name: String::new(),
+                kind: "",
+            });
+        }
+        let slot = &mut out.questions[n];
+        name_into(&mut slot.name, q.name());
+        slot.kind = q.query_type().into();
+        n += 1;
     }
-    let mut answers = Vec::with_capacity(usize::from(h.counts.answers.min(8)));
+    out.questions.truncate(n);
+    let mut n = 0;
     for _ in 0..h.counts.answers {
         let r: Record = Record::read(&mut d).map_err(|e| e.to_string())?;
-        let data = match &r.data {
-            hickory_proto::rr::RData::A(a) => {
-                let mut t = String::with_capacity(15);
-                crate::model::text::push_ipv4(&mut t, a.0);
-                t
-            }
+        if n == out.answers.len() {
+            out.answers.push(DnsAnswer {
+                name: String::new(),
+                kind: "",
+                ttl: 0,
+                data: String::new(),
+            });
+        }
+        let slot = &mut out.answers[n];
+        slot.data.clear();
+        match &r.data {
+            hickory_proto::rr::RData::A(a) => crate::model::text::push_ipv4(&mut slot.data, a.0),
             hickory_proto::rr::RData::AAAA(a) => {
-                let mut t = String::with_capacity(39);
-                crate::model::text::push_ipv6(&mut t, a.0);
-                t
+                crate::model::text::push_ipv6(&mut slot.data, a.0);
             }
-            other => other.to_string(),
-        };
-        answers.push(DnsAnswer {
-            name: name_text(&r.name),
-            kind: r.record_type().into(),
-            ttl: r.ttl,
-            data,
-        });
+            other => {
+                use std::fmt::Write;
+                let _ = write!(slot.data, "{other}");
+            }
+        }
+        name_into(&mut slot.name, &r.name);
+        slot.kind = r.record_type().into();
+        slot.ttl = r.ttl;
+        n += 1;
     }
-    Ok(Dns {
-        id: h.metadata.id,
-        response: h.metadata.message_type == MessageType::Response,
-        opcode: u8::from(h.metadata.op_code),
-        rcode: u16::from(h.metadata.response_code),
-        questions,
-        answers,
-    })
+    out.answers.truncate(n);
+    Ok(())
 }
 
-/// A domain name without its final dot (`.` for the root). Plain names are
-/// joined directly; anything unusual goes through hickory's escaping.
-fn name_text(n: &hickory_proto::rr::Name) -> String {
-    // one pass over the labels; a byte that needs escaping sends the
-    // whole name through hickory's Display instead
-    let mut b: Vec<u8> = Vec::with_capacity(32);
+/// A domain name without its final dot (`.` for the root), written over
+/// `out`. Plain names are joined directly; anything unusual goes through
+/// hickory's escaping.
+fn name_into(out: &mut String, n: &hickory_proto::rr::Name) {
+    // the string's own buffer, as bytes: labels are appended, then the
+    // whole name is checked once (a label that needs escaping sends the
+    // name through hickory's Display instead)
+    let mut b = std::mem::take(out).into_bytes();
+    b.clear();
     for label in n.iter() {
-        if label
+        if !label
             .iter()
-            .any(|&c| !c.is_ascii_graphic() || c == b'.' || c == b'\\')
+            .all(|&c| c.is_ascii_graphic() && c != b'.' && c != b'\\')
         {
-            let s = n.to_string();
-            return if s.len() > 1 {
-                s.trim_end_matches('.').to_string()
-            } else {
-                s
-            };
+            use std::fmt::Write;
+            b.clear();
+            *out = String::from_utf8(b).unwrap_or_default();
+            let _ = write!(out, "{n}");
+            if out.len() > 1 && out.ends_with('.') {
+                out.pop();
+            }
+            return;
         }
         if !b.is_empty() {
             b.push(b'.');
@@ -806,8 +837,8 @@ fn name_text(n: &hickory_proto::rr::Name) -> String {
     if b.is_empty() {
         b.push(b'.');
     }
-    // checked ASCII just above
-    String::from_utf8(b).unwrap_or_default()
+    // printable ASCII only, checked above
+    *out = String::from_utf8(b).unwrap_or_default();
 }
 
 #[cfg(test)]

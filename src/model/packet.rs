@@ -223,6 +223,10 @@ pub struct Packet {
     /// locate payloads (not part of the JSON).
     #[serde(skip)]
     pub frame_base: usize,
+    /// The previous packet's DNS, kept so that the next DNS message reuses
+    /// its vectors and strings (not part of the JSON).
+    #[serde(skip)]
+    pub dns_spare: Option<Dns>,
 }
 
 /// A Linux cooked or BSD loopback link header.
@@ -580,7 +584,7 @@ pub struct Igmp {
 }
 
 /// DNS.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Dns {
     /// Transaction id.
     pub id: u16,

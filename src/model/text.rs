@@ -99,6 +99,20 @@ pub fn u32_text(v: u32, width: usize) -> ([u8; 16], usize) {
     let bits = 32 - (v | 1).leading_zeros();
     let t = ((bits * 1233) >> 12).min(9) as usize;
     let len = (t + usize::from(v >= POW10[t])).max(1).max(width.min(10));
+    if len <= 5 {
+        // ports, lengths, windows: two divisions make all five digits
+        let hi = v / 1000;
+        let r = v - hi * 1000;
+        let mid = r / 10;
+        let mut d = [0u8; 8];
+        d[0..2].copy_from_slice(&PAIR[hi as usize]);
+        d[2..4].copy_from_slice(&PAIR[mid as usize]);
+        d[4] = b'0' + (r - mid * 10) as u8;
+        let x = u64::from_be_bytes(d) << ((5 - len) * 8);
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&x.to_be_bytes());
+        return (out, len);
+    }
     if len <= 8 {
         // eight digits in a u64 are cheaper than ten in a u128
         let (a, b) = (v / 10_000, v % 10_000);
