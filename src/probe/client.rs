@@ -365,25 +365,55 @@ pub struct Transfer {
 /// Progress of a transfer: the phase and bytes done so far.
 pub type Progress<'a> = &'a mut dyn FnMut(&'static str, u64);
 
-/// Hashes a file, reporting progress.
-fn hash_with_progress(path: &Path, progress: Progress<'_>) -> Result<String> {
+/// Reads a file from start to end, handing each piece to `each` while a
+/// second thread reads the next one (the read and the work overlap).
+/// Returns the bytes read.
+fn read_ahead(path: &Path, each: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<u64> {
     let file_err = |e| Error::File {
         path: path.to_owned(),
         source: e,
     };
     let mut f = fs::File::open(path).map_err(file_err)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut done = 0;
-    loop {
-        let n = f.read(&mut buf).map_err(file_err)?;
-        if n == 0 {
-            break;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        s.spawn(move || loop {
+            let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+            match f.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.send(Ok((buf, n))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    drop(tx.send(Err(e)));
+                    return;
+                }
+            }
+        });
+        let mut done = 0;
+        for piece in rx {
+            let (buf, n) = piece.map_err(file_err)?;
+            each(&buf[..n])?;
+            done += n as u64;
+            drop(back_tx.send(buf));
         }
-        h.update(&buf[..n]);
-        done += n as u64;
+        Ok(done)
+    })
+}
+
+/// Hashes a file, reporting progress.
+fn hash_with_progress(path: &Path, progress: Progress<'_>) -> Result<String> {
+    let mut h = Sha256::new();
+    let mut done = 0;
+    read_ahead(path, &mut |b| {
+        h.update(b);
+        done += b.len() as u64;
         progress("hashing", done);
-    }
+        Ok(())
+    })?;
     Ok(super::sha256_hex(h))
 }
 
@@ -417,31 +447,37 @@ pub fn put(
         h.set("overwrite", true);
     }
     c.write_raw(&h.encode())?;
-    let mut f = fs::File::open(path).map_err(file_err)?;
-    let mut buf = vec![0u8; CHUNK];
     let mut sent = 0u64;
-    while sent < size {
-        let want = buf
+    let mut refused = false;
+    let streamed = read_ahead(path, &mut |b| {
+        // a file that grew since it was hashed: only `size` bytes go
+        let b = &b[..b
             .len()
-            .min(usize::try_from(size - sent).unwrap_or(usize::MAX));
-        let n = f.read(&mut buf[..want]).map_err(file_err)?;
-        if n == 0 {
-            return Err(Error::Protocol(format!(
-                "{} shrank while being sent ({sent} of {size} bytes)",
-                path.display()
-            )));
-        }
-        match c.wr.write_all(&buf[..n]) {
+            .min(usize::try_from(size - sent).unwrap_or(usize::MAX))];
+        match c.wr.write_all(b) {
             Ok(()) => {}
             // the server refused early and closed: its answer says why
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                c.read_header()?;
+                refused = true;
                 return Err(Error::io(format!("sending to {addr}"), e));
             }
             Err(e) => return Err(Error::io(format!("sending to {addr}"), e)),
         }
-        sent += n as u64;
+        sent += b.len() as u64;
         progress("sending", sent);
+        Ok(())
+    });
+    if let Err(e) = streamed {
+        if refused {
+            c.read_header()?;
+        }
+        return Err(e);
+    }
+    if sent < size {
+        return Err(Error::Protocol(format!(
+            "{} shrank while being sent ({sent} of {size} bytes)",
+            path.display()
+        )));
     }
     // the server hashes the tail of a large file after the last byte
     c.set_timeout(Some(timeout.max(Duration::from_secs(60))))?;

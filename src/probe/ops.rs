@@ -6,7 +6,6 @@
 //! after, so the stream stays in step and a client that reads while it
 //! sends learns early.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
-use super::files::Part;
+use super::files::{Part, DIRECT_ALIGN};
 use super::io::{Conn, End, CHUNK};
 use super::server::State;
 use crate::wire::frame::{ErrorCode, FrameError, Header};
@@ -193,7 +192,7 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
                 format!("{name:?} exists (ask with overwrite)"),
             ));
         }
-        let part = Part::create(&target)
+        let part = Part::create(&target, size >= DIRECT_MIN)
             .map_err(|e| FrameError::new(ErrorCode::Internal, format!("creating: {e}")))?;
         Ok((name, want, overwrite, part))
     })();
@@ -205,19 +204,19 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
     // The body flows through a pipeline of two blocking threads, one
     // writing the file and one hashing it, while this task reads the next
     // chunk; so the three run at once, and buffers come back for reuse.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-    let (hash_tx, hash_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let (hash_tx, hash_rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
     let writer = tokio::task::spawn_blocking(move || {
         let mut part = part;
         let mut failed = None;
-        while let Some(buf) = rx.blocking_recv() {
+        while let Some(c) = rx.blocking_recv() {
             if failed.is_none() {
-                if let Some(Err(e)) = part.file().map(|f| f.write_all(&buf)) {
+                if let Err(e) = part.write(c.data()) {
                     failed = Some(e);
                 }
             }
-            if hash_tx.send(buf).is_err() {
+            if hash_tx.send(c).is_err() {
                 break;
             }
         }
@@ -225,22 +224,21 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
     });
     let hasher = tokio::task::spawn_blocking(move || {
         let mut hash = Sha256::new();
-        while let Ok(buf) = hash_rx.recv() {
-            hash.update(&buf);
-            drop(back_tx.send(buf));
+        while let Ok(c) = hash_rx.recv() {
+            hash.update(c.data());
+            drop(back_tx.send(c));
         }
         super::sha256_hex(hash)
     });
     let mut left = size;
     let mut outcome = Ok(());
     while left > 0 {
-        let mut buf = back_rx.try_recv().unwrap_or_default();
-        buf.resize(CHUNK, 0);
-        match fill(conn, &mut buf, left).await {
+        let mut c = back_rx.try_recv().unwrap_or_else(|_| Chunk::new());
+        match fill(conn, c.window(), left).await {
             Ok(n) => {
-                buf.truncate(n);
+                c.len = n;
                 left -= n as u64;
-                if tx.send(buf).await.is_err() {
+                if tx.send(c).await.is_err() {
                     break;
                 }
             }
@@ -284,6 +282,35 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
             conn.write(&r.encode()).await
         }
         Err(e) => conn.send_error(&e, h.id()).await,
+    }
+}
+
+/// Uploads from this size on are written around the page cache.
+const DIRECT_MIN: u64 = 8 << 20;
+
+/// A piece of an upload: a buffer whose [`CHUNK`]-byte window starts at
+/// an address aligned for direct writes.
+struct Chunk {
+    buf: Vec<u8>,
+    off: usize,
+    len: usize,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        let buf = vec![0u8; CHUNK + DIRECT_ALIGN];
+        let off = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
+        Chunk { buf, off, len: 0 }
+    }
+
+    /// The whole window, to fill.
+    fn window(&mut self) -> &mut [u8] {
+        &mut self.buf[self.off..self.off + CHUNK]
+    }
+
+    /// The bytes held.
+    fn data(&self) -> &[u8] {
+        &self.buf[self.off..self.off + self.len]
     }
 }
 
