@@ -89,54 +89,45 @@ const POW10: [u32; 10] = [
     1_000_000_000,
 ];
 
+/// Eight decimal digits of `v` (< 10^8, zero-padded) as ASCII, the first
+/// digit in the lowest byte: all eight at once in one register (SWAR),
+/// halving into 4-, 2- and 1-digit lanes with multiply-shift divisions
+/// that are exact for the lane ranges (checked exhaustively in the tests).
+#[inline]
+fn swar8(v: u32) -> u64 {
+    let x = u64::from(v);
+    let hi = x / 10_000;
+    // lanes of 32 bits: the first four digits low, the last four high
+    let y = hi | ((x - hi * 10_000) << 32);
+    // n / 100 for n < 10^4 in each lane
+    let z = ((y * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    // lanes of 16 bits: four pairs, in order
+    let w = z | ((y - z * 100) << 16);
+    // n / 10 for n < 100 in each lane
+    let t = ((w * 103) >> 10) & 0x000F_000F_000F_000F;
+    (t | ((w - t * 10) << 8)) | 0x3030_3030_3030_3030
+}
+
 /// `v` in decimal, at least `width` digits (zero-padded, `width <= 10`),
 /// at the start of a 16-byte buffer; returns the buffer and the length.
-/// Branch-free: all ten digits are made two at a time, then the leading
-/// zeros are shifted out as one 128-bit integer.
+/// Branch-free but for the size class: the digits are made at once in a
+/// register ([`swar8`]), then the leading zeros are shifted out.
 #[inline]
 pub fn u32_text(v: u32, width: usize) -> ([u8; 16], usize) {
     // digits: floor(log10(v)) + 1, from the bit length
     let bits = 32 - (v | 1).leading_zeros();
     let t = ((bits * 1233) >> 12).min(9) as usize;
     let len = (t + usize::from(v >= POW10[t])).max(1).max(width.min(10));
-    if len <= 5 {
-        // ports, lengths, windows: two divisions make all five digits
-        let hi = v / 1000;
-        let r = v - hi * 1000;
-        let mid = r / 10;
-        let mut d = [0u8; 8];
-        d[0..2].copy_from_slice(&PAIR[hi as usize]);
-        d[2..4].copy_from_slice(&PAIR[mid as usize]);
-        d[4] = b'0' + (r - mid * 10) as u8;
-        let x = u64::from_be_bytes(d) << ((5 - len) * 8);
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&x.to_be_bytes());
-        return (out, len);
-    }
+    let mut out = [0u8; 16];
     if len <= 8 {
-        // eight digits in a u64 are cheaper than ten in a u128
-        let (a, b) = (v / 10_000, v % 10_000);
-        let mut d = [0u8; 8];
-        d[0..2].copy_from_slice(&PAIR[(a / 100 % 100) as usize]);
-        d[2..4].copy_from_slice(&PAIR[(a % 100) as usize]);
-        d[4..6].copy_from_slice(&PAIR[(b / 100 % 100) as usize]);
-        d[6..8].copy_from_slice(&PAIR[(b % 100) as usize]);
-        let x = u64::from_be_bytes(d) << ((8 - len) * 8);
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&x.to_be_bytes());
+        let x = swar8(v) >> ((8 - len) * 8);
+        out[..8].copy_from_slice(&x.to_le_bytes());
         return (out, len);
     }
     let hi = v / 100_000_000;
-    let lo = v % 100_000_000;
-    let (a, b) = (lo / 10_000, lo % 10_000);
-    let mut d = [0u8; 16];
-    d[0..2].copy_from_slice(&PAIR[(hi % 100) as usize]);
-    d[2..4].copy_from_slice(&PAIR[(a / 100 % 100) as usize]);
-    d[4..6].copy_from_slice(&PAIR[(a % 100) as usize]);
-    d[6..8].copy_from_slice(&PAIR[(b / 100 % 100) as usize]);
-    d[8..10].copy_from_slice(&PAIR[(b % 100) as usize]);
-    let x = u128::from_be_bytes(d) << ((10 - len) * 8);
-    (x.to_be_bytes(), len)
+    let lo = v - hi * 100_000_000;
+    let x = u128::from(u16::from_le_bytes(PAIR[hi as usize])) | (u128::from(swar8(lo)) << 16);
+    ((x >> ((10 - len) * 8)).to_le_bytes(), len)
 }
 
 /// Writes `v` in decimal at the start of `buf`; returns the length. For
@@ -444,6 +435,19 @@ mod tests {
                     assert_eq!(b, format!("{small:0w$}").as_bytes(), "{small} width {w}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn swar_lane_divisions_are_exact() {
+        for n in 0..10_000u64 {
+            assert_eq!((n * 10_486) >> 20, n / 100, "{n}");
+        }
+        for n in 0..100u64 {
+            assert_eq!((n * 103) >> 10, n / 10, "{n}");
+        }
+        for v in (0..100_000_000u32).step_by(9_973).chain([0, 1, 99_999_999]) {
+            assert_eq!(swar8(v).to_le_bytes(), *format!("{v:08}").as_bytes());
         }
     }
 
