@@ -105,7 +105,6 @@ pub struct Collector {
     ip: Table,
     tcp: Table,
     udp: Table,
-    endpoints: Map<IpAddr, [u64; 4]>,
     arp: ArpSummary,
     arp_macs: Map<IpAddr, Vec<Mac>>,
 }
@@ -131,14 +130,9 @@ impl Collector {
             _ => None,
         };
         if let Some((src, dst)) = ips {
+            // endpoints are summed from these conversations at the end
             let (c, ab) = self.ip.get((src, 0), (dst, 0), p.ts);
             bump(c, ab, len, p.ts);
-            let e = self.endpoints.entry(src).or_default();
-            e[0] += 1;
-            e[1] += len;
-            let e = self.endpoints.entry(dst).or_default();
-            e[2] += 1;
-            e[3] += len;
             if let Some(t) = &p.tcp {
                 let (c, ab) = self.tcp.get((src, t.src_port), (dst, t.dst_port), p.ts);
                 bump(c, ab, len, p.ts);
@@ -320,8 +314,22 @@ impl Collector {
                 tcp.closed += 1;
             }
         }
-        let mut endpoints: Vec<Endpoint> = self
-            .endpoints
+        // every IP packet is in exactly one IP conversation, so its
+        // two directions give each address's packets and bytes
+        let mut sums: Map<IpAddr, [u64; 4]> = Map::default();
+        for c in &self.ip.convs {
+            let a = sums.entry(c.a.0).or_default();
+            a[0] += c.ab.0;
+            a[1] += c.ab.1;
+            a[2] += c.ba.0;
+            a[3] += c.ba.1;
+            let b = sums.entry(c.b.0).or_default();
+            b[0] += c.ba.0;
+            b[1] += c.ba.1;
+            b[2] += c.ab.0;
+            b[3] += c.ab.1;
+        }
+        let mut endpoints: Vec<Endpoint> = sums
             .into_iter()
             .map(|(address, e)| Endpoint {
                 address,

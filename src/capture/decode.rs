@@ -677,6 +677,22 @@ fn dns(p: &mut Packet, ports: (u16, u16), payload: &[u8], over_tcp: bool) {
         payload
     };
     let mut d = p.dns_spare.take().unwrap_or_default();
+    if p.shallow_dns {
+        // the header only: what a full decode would still show of a
+        // message it cannot parse (so `dns` matches the same packets)
+        if msg.len() >= 12 {
+            d.id = wire::be16(msg, 0);
+            d.response = msg[2] & 0x80 != 0;
+            d.opcode = (msg[2] >> 3) & 0x0f;
+            d.rcode = u16::from(msg[3] & 0x0f);
+            d.questions.clear();
+            d.answers.clear();
+            p.dns = Some(d);
+        } else {
+            p.dns_spare = Some(d);
+        }
+        return;
+    }
     match parse_dns_into(msg, &mut d) {
         Ok(()) => p.dns = Some(d),
         Err(e) => {

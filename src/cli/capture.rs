@@ -142,7 +142,10 @@ pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Re
     let filter = compile(args.filter.as_ref())?;
     let input = open(&args.file)?;
     let mut collector = Collector::new();
-    let mut p = Packet::default();
+    let mut p = Packet {
+        shallow_dns: true,
+        ..Packet::default()
+    };
     let summary = read_frames(input, |frame| {
         decode_into(frame, &mut p);
         if filter.as_ref().is_none_or(|f| f.matches(&p)) {
@@ -224,7 +227,11 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
     };
     let mut follower = Follower::new(select);
     let mut text = FollowText::default();
-    let mut p = Packet::default();
+    // follow needs the TCP stream, not DNS names
+    let mut p = Packet {
+        shallow_dns: true,
+        ..Packet::default()
+    };
     // a write failure (a closed pipe, say) stops the reading too
     let failed: std::cell::RefCell<Option<std::io::Error>> = std::cell::RefCell::new(None);
     let mut sent = [0u64; 2];

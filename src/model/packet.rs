@@ -227,6 +227,11 @@ pub struct Packet {
     /// its vectors and strings (not part of the JSON).
     #[serde(skip)]
     pub dns_spare: Option<Dns>,
+    /// Decode DNS only as far as its header (`stats` and `follow` need to
+    /// know a message is DNS, not its names). Set by the caller; kept
+    /// across packets.
+    #[serde(skip)]
+    pub shallow_dns: bool,
 }
 
 /// A Linux cooked or BSD loopback link header.
