@@ -210,19 +210,7 @@ pub(super) fn client(args: &ClientArgs, opts: &Options, out: &mut dyn Write) -> 
             Transport::Tcp => Some(client::tcp_once(addr, msg.as_bytes(), timeout)?),
             Transport::Udp => client::udp_once(addr, msg.as_bytes(), timeout)?,
         };
-        if json {
-            json_reply(&args.target, msg.len(), reply.as_deref(), out)?;
-        } else if let Some(r) = &reply {
-            show_reply(r, out)?;
-        }
-        if reply.is_none() {
-            output::warn(&format!(
-                "no reply from {addr} within {:.1} s",
-                timeout.as_secs_f64()
-            ));
-            return Ok(1);
-        }
-        return Ok(0);
+        return answered(args, opts, msg.len(), reply.as_deref(), timeout, out);
     }
     let stdin = io::stdin();
     if stdin.is_terminal() {
@@ -256,21 +244,34 @@ pub(super) fn client(args: &ClientArgs, opts: &Options, out: &mut dyn Write) -> 
                 .read_to_end(&mut msg)
                 .map_err(|e| Error::io("reading stdin", e))?;
             let reply = client::udp_once(addr, &msg, timeout)?;
-            if json {
-                json_reply(&args.target, msg.len(), reply.as_deref(), out)?;
-            } else if let Some(r) = &reply {
-                show_reply(r, out)?;
-            }
-            if reply.is_none() {
-                output::warn(&format!(
-                    "no reply from {addr} within {:.1} s",
-                    timeout.as_secs_f64()
-                ));
-                return Ok(1);
-            }
-            Ok(0)
+            answered(args, opts, msg.len(), reply.as_deref(), timeout, out)
         }
     }
+}
+
+/// Shows one message's reply (or says none came: exit 1).
+fn answered(
+    args: &ClientArgs,
+    opts: &Options,
+    sent: usize,
+    reply: Option<&[u8]>,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<u8> {
+    if opts.format == Format::Json {
+        json_reply(&args.target, sent, reply, out)?;
+    } else if let Some(r) = reply {
+        show_reply(r, out)?;
+    }
+    if reply.is_some() {
+        return Ok(0);
+    }
+    output::warn(&format!(
+        "no reply from {} within {:.1} s",
+        args.target,
+        timeout.as_secs_f64()
+    ));
+    Ok(1)
 }
 
 /// The prompt loop: a line typed, a reply shown; empty lines are not sent

@@ -193,6 +193,17 @@ fn sleep_until(when: Instant, stop: &AtomicBool) {
     }
 }
 
+/// An answer that came, `rtt` after its probe.
+fn answer(seq: u32, status: &'static str, rtt: Duration, reordered: bool) -> Reply {
+    Reply {
+        seq,
+        status,
+        rtt_ms: Some(ms(rtt)),
+        reordered,
+        detail: None,
+    }
+}
+
 fn failed(seq: u32, status: &'static str, detail: Option<String>) -> Reply {
     Reply {
         seq,
@@ -209,13 +220,7 @@ fn tcp_probe(target: SocketAddr, seq: u32, timeout: Duration) -> Reply {
         Ok(s) => {
             let rtt = start.elapsed();
             drop(s);
-            Reply {
-                seq,
-                status: "ok",
-                rtt_ms: Some(ms(rtt)),
-                reordered: false,
-                detail: None,
-            }
+            answer(seq, "ok", rtt, false)
         }
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => failed(seq, "refused", None),
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => failed(seq, "timeout", None),
@@ -239,13 +244,7 @@ fn frame_probe(
         return failed(seq, "error", None);
     };
     match c.ping() {
-        Ok((rtt, _)) => Reply {
-            seq,
-            status: "ok",
-            rtt_ms: Some(ms(rtt)),
-            reordered: false,
-            detail: None,
-        },
+        Ok((rtt, _)) => answer(seq, "ok", rtt, false),
         Err(e) => {
             // the next probe starts on a fresh connection
             *conn = None;
@@ -349,13 +348,7 @@ fn udp(
         highest = highest.max(s);
         let r = if *count > 1 {
             report.duplicates += 1;
-            Reply {
-                seq: s,
-                status: "duplicate",
-                rtt_ms: Some(ms(rtt)),
-                reordered: false,
-                detail: None,
-            }
+            answer(s, "duplicate", rtt, false)
         } else if rtt > opts.timeout {
             // answered, but after the probe was given up
             failed(
@@ -368,13 +361,7 @@ fn udp(
             if late {
                 report.reordered += 1;
             }
-            Reply {
-                seq: s,
-                status: "ok",
-                rtt_ms: Some(ms(rtt)),
-                reordered: late,
-                detail: None,
-            }
+            answer(s, "ok", rtt, late)
         };
         on_reply(&r);
         report.replies.push(r);
