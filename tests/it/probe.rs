@@ -1259,3 +1259,45 @@ fn the_client_prompts_on_a_terminal() {
     // "first line\n" and "second\n": the empty line was not sent
     assert_eq!(close["bytes_in"], 18, "{close}");
 }
+
+/// A client that stalls never holds up another, and one that resets ends
+/// only its own connection.
+#[test]
+fn a_stalled_or_reset_client_affects_no_other() {
+    let srv = Server::start(&["tcp", "--mode", "frame"]);
+    // one client stalls inside a header (no idle timeout for 30 s)
+    let mut stalled = Raw::connect(srv.addr);
+    stalled.bytes(&[0, 0, 0, 40, b'{']);
+    // another starts a large echo and resets in the middle of it
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.connect(&srv.addr.into()).unwrap();
+    let mut resetter = TcpStream::from(s);
+    let h = serde_json::to_vec(&json!({"op": "echo", "size": 10_000_000})).unwrap();
+    resetter.write_all(&(h.len() as u32).to_be_bytes()).unwrap();
+    resetter.write_all(&h).unwrap();
+    resetter.write_all(&pattern(100_000)).unwrap();
+    socket2::SockRef::from(&resetter)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(resetter); // RST
+                    // a third is served at once, while the first still stalls
+    let start = Instant::now();
+    let mut c = Raw::connect(srv.addr);
+    c.frame(&json!({"op": "echo", "size": 3}), b"abc");
+    assert_eq!(c.reply().1, b"abc");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    drop((c, stalled));
+    let (code, events, _) = srv.stop();
+    assert_eq!(code, 0);
+    let ends: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "close")
+        .map(|e| e["end"].as_str().unwrap())
+        .collect();
+    assert!(
+        ends.iter()
+            .any(|e| *e == "reset" || e.contains("inside a frame")),
+        "{ends:?}"
+    );
+    assert_eq!(ends.len(), 3, "{ends:?}");
+}
