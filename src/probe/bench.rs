@@ -121,10 +121,12 @@ pub fn run(
         "send"
     };
     if opts.reverse && !opts.rr {
-        file = Some(match &opts.name {
+        let name = match &opts.name {
             Some(n) => n.clone(),
             None => largest_file(target, opts.timeout)?,
-        });
+        };
+        prime(target, &name)?;
+        file = Some(name);
     }
     // every stream connects before the clock starts; a failure stops all
     let start = Instant::now();
@@ -231,6 +233,19 @@ fn largest_file(target: SocketAddr, timeout: Duration) -> Result<String> {
                 "{target} has no file to send: put one first (netray file put {target} FILE)"
             ))
         })
+}
+
+/// Asks for the file once before the clock starts: the server hashes a
+/// file before its first `get` (then keeps the hash), which would
+/// otherwise count as seconds without bytes.
+fn prime(target: SocketAddr, name: &str) -> Result<()> {
+    let mut c = FrameClient::connect(target, Duration::from_secs(5))?;
+    c.set_timeout(Some(Duration::from_secs(120)))?;
+    let h = c.request("get", 0).with("name", name);
+    c.send(&h, &[])?;
+    c.expect("file")?;
+    // hanging up mid-body is fine: only the hash was wanted
+    Ok(())
 }
 
 /// One sending stream: `discard` frames back to back, while a second
