@@ -213,22 +213,18 @@ pub fn interval_line(iv: &Interval) -> String {
 impl Render for BenchReport {
     fn human(&self, _opts: &Options, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "- - - - - - - - - - - - - - - - - - - - - - - - -")?;
+        let unit = match (self.mode, &self.file) {
+            (_, Some(f)) => format!("file {f}"),
+            ("rr", None) => format!("{} bytes per request", self.size),
+            _ => format!("{} bytes per frame", self.size),
+        };
         writeln!(
             w,
-            "{}  total ({}, {} stream{}, {} bytes per {}{})",
+            "{}  total ({}, {} stream{}, {unit})",
             interval_line(&self.total),
             self.mode,
             self.streams,
             if self.streams == 1 { "" } else { "s" },
-            self.size,
-            if self.mode == "rr" {
-                "request"
-            } else {
-                "frame"
-            },
-            self.file
-                .as_deref()
-                .map_or(String::new(), |f| format!(", file {f}"))
         )
     }
 }
