@@ -337,6 +337,16 @@ fn transfer_bar(opts: &Options, len: u64) -> Option<indicatif::ProgressBar> {
     )
 }
 
+/// A transfer's progress callback: the phase and bytes on the bar, if any.
+fn show_progress(bar: Option<&indicatif::ProgressBar>) -> impl FnMut(&'static str, u64) + '_ {
+    move |phase, done| {
+        if let Some(b) = bar {
+            b.set_message(phase);
+            b.set_position(done);
+        }
+    }
+}
+
 pub(super) fn file(cmd: FileCmd, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     match cmd {
         FileCmd::Put {
@@ -365,12 +375,7 @@ pub(super) fn file(cmd: FileCmd, opts: &Options, out: &mut dyn Write) -> Result<
                 })?
                 .len();
             let bar = transfer_bar(opts, len);
-            let mut progress = |phase: &'static str, done: u64| {
-                if let Some(b) = &bar {
-                    b.set_message(phase);
-                    b.set_position(done);
-                }
-            };
+            let mut progress = show_progress(bar.as_ref());
             let t = client::put(
                 addr,
                 &file,
@@ -401,12 +406,7 @@ pub(super) fn file(cmd: FileCmd, opts: &Options, out: &mut dyn Write) -> Result<
                 )
             });
             let bar = transfer_bar(opts, 0);
-            let mut progress = |phase: &'static str, done: u64| {
-                if let Some(b) = &bar {
-                    b.set_message(phase);
-                    b.set_position(done);
-                }
-            };
+            let mut progress = show_progress(bar.as_ref());
             let t = client::get(
                 addr,
                 &name,

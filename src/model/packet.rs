@@ -113,7 +113,7 @@ pub fn push_padded<P: Put + ?Sized>(s: &mut P, v: u64, width: usize) {
 
 /// Days-from-civil inverse (Howard Hinnant's algorithm): seconds since the
 /// epoch to (year, month, day, hour, minute, second) in UTC.
-fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+pub fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;

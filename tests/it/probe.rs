@@ -182,6 +182,15 @@ impl Raw {
     }
 }
 
+/// How each connection ended, from the server's close events.
+fn close_ends(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "close")
+        .map(|e| e["end"].as_str().unwrap())
+        .collect()
+}
+
 fn sha256(b: &[u8]) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(b);
@@ -326,11 +335,7 @@ fn malformed_frames_get_error_frames_and_the_server_goes_on() {
     drop(c);
     let (code, events, _) = srv.stop();
     assert_eq!(code, 0);
-    let ends: Vec<&str> = events
-        .iter()
-        .filter(|e| e["event"] == "close")
-        .map(|e| e["end"].as_str().unwrap())
-        .collect();
+    let ends = close_ends(&events);
     assert!(
         ends.iter().any(|e| e.contains("inside a frame's body")),
         "{ends:?}"
@@ -1289,11 +1294,7 @@ fn a_stalled_or_reset_client_affects_no_other() {
     drop((c, stalled));
     let (code, events, _) = srv.stop();
     assert_eq!(code, 0);
-    let ends: Vec<&str> = events
-        .iter()
-        .filter(|e| e["event"] == "close")
-        .map(|e| e["end"].as_str().unwrap())
-        .collect();
+    let ends = close_ends(&events);
     assert!(
         ends.iter()
             .any(|e| *e == "reset" || e.contains("inside a frame")),
