@@ -338,9 +338,11 @@ fn transfer_bar(opts: &Options, len: u64) -> Option<indicatif::ProgressBar> {
 }
 
 /// A transfer's progress callback: the phase and bytes on the bar, if any.
-fn show_progress(bar: Option<&indicatif::ProgressBar>) -> impl FnMut(&'static str, u64) + '_ {
-    move |phase, done| {
+fn show_progress(bar: Option<&indicatif::ProgressBar>) -> impl FnMut(&'static str, u64, u64) + '_ {
+    move |phase, done, total| {
         if let Some(b) = bar {
+            // a download's size is known once the server's header came
+            b.set_length(total);
             b.set_message(phase);
             b.set_position(done);
         }

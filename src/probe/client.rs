@@ -362,8 +362,8 @@ pub struct Transfer {
     pub bits_per_second: f64,
 }
 
-/// Progress of a transfer: the phase and bytes done so far.
-pub type Progress<'a> = &'a mut dyn FnMut(&'static str, u64);
+/// Progress of a transfer: the phase, bytes done so far, and bytes in all.
+pub type Progress<'a> = &'a mut dyn FnMut(&'static str, u64, u64);
 
 /// Reads a file from start to end, handing each piece to `each` while a
 /// second thread reads the next one (the read and the work overlap).
@@ -405,13 +405,13 @@ fn read_ahead(path: &Path, each: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<
 }
 
 /// Hashes a file, reporting progress.
-fn hash_with_progress(path: &Path, progress: Progress<'_>) -> Result<String> {
+fn hash_with_progress(path: &Path, size: u64, progress: Progress<'_>) -> Result<String> {
     let mut h = Sha256::new();
     let mut done = 0;
     read_ahead(path, &mut |b| {
         h.update(b);
         done += b.len() as u64;
-        progress("hashing", done);
+        progress("hashing", done, size);
         Ok(())
     })?;
     Ok(super::sha256_hex(h))
@@ -437,7 +437,7 @@ pub fn put(
     };
     let start = Instant::now();
     let size = fs::metadata(path).map_err(file_err)?.len();
-    let sha = hash_with_progress(path, progress)?;
+    let sha = hash_with_progress(path, size, progress)?;
     let mut c = FrameClient::connect(addr, timeout)?;
     let mut h = c
         .request("put", size)
@@ -464,7 +464,7 @@ pub fn put(
             Err(e) => return Err(Error::io(format!("sending to {addr}"), e)),
         }
         sent += b.len() as u64;
-        progress("sending", sent);
+        progress("sending", sent, size);
         Ok(())
     });
     if let Err(e) = streamed {
@@ -567,7 +567,7 @@ pub fn get(
         hash.update(b);
         f.write_all(b).map_err(file_err(&tmp))?;
         done += b.len() as u64;
-        progress("receiving", done);
+        progress("receiving", done, r.size());
         Ok(())
     })?;
     drop(f);
