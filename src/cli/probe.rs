@@ -328,25 +328,31 @@ fn prompt(
     }
 }
 
-/// A progress bar for a transfer of `len` bytes (None off a terminal).
-fn transfer_bar(opts: &Options, len: u64) -> Option<indicatif::ProgressBar> {
-    output::progress(
+/// Runs a transfer with a progress bar on a terminal (its length comes
+/// with the first progress report), then shows the result.
+fn with_bar(
+    opts: &Options,
+    out: &mut dyn Write,
+    transfer: impl FnOnce(client::Progress<'_>) -> Result<client::Transfer>,
+) -> Result<u8> {
+    let bar = output::progress(
         opts,
-        len,
+        0,
         "{msg:9} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-}
-
-/// A transfer's progress callback: the phase and bytes on the bar, if any.
-fn show_progress(bar: Option<&indicatif::ProgressBar>) -> impl FnMut(&'static str, u64, u64) + '_ {
-    move |phase, done, total| {
-        if let Some(b) = bar {
-            // a download's size is known once the server's header came
+    );
+    let mut progress = |phase: &'static str, done: u64, total: u64| {
+        if let Some(b) = &bar {
             b.set_length(total);
             b.set_message(phase);
             b.set_position(done);
         }
+    };
+    let t = transfer(&mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
     }
+    written(emit(&t?, opts, out))?;
+    Ok(0)
 }
 
 pub(super) fn file(cmd: FileCmd, opts: &Options, out: &mut dyn Write) -> Result<u8> {
@@ -370,27 +376,10 @@ pub(super) fn file(cmd: FileCmd, opts: &Options, out: &mut dyn Write) -> Result<
             };
             probe::files::components(&name)
                 .map_err(|e| Error::Usage(format!("--as {name:?}: {}", e.message)))?;
-            let len = std::fs::metadata(&file)
-                .map_err(|e| Error::File {
-                    path: file.clone(),
-                    source: e,
-                })?
-                .len();
-            let bar = transfer_bar(opts, len);
-            let mut progress = show_progress(bar.as_ref());
-            let t = client::put(
-                addr,
-                &file,
-                &name,
-                overwrite,
-                timeout_of(timeout)?,
-                &mut progress,
-            );
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
-            written(emit(&t?, opts, out))?;
-            Ok(0)
+            let timeout = timeout_of(timeout)?;
+            with_bar(opts, out, |progress| {
+                client::put(addr, &file, &name, overwrite, timeout, progress)
+            })
         }
         FileCmd::Get {
             target,
@@ -407,20 +396,10 @@ pub(super) fn file(cmd: FileCmd, opts: &Options, out: &mut dyn Write) -> Result<
                         .unwrap_or("download"),
                 )
             });
-            let bar = transfer_bar(opts, 0);
-            let mut progress = show_progress(bar.as_ref());
-            let t = client::get(
-                addr,
-                &name,
-                Path::new(&dest),
-                timeout_of(timeout)?,
-                &mut progress,
-            );
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
-            written(emit(&t?, opts, out))?;
-            Ok(0)
+            let timeout = timeout_of(timeout)?;
+            with_bar(opts, out, |progress| {
+                client::get(addr, &name, Path::new(&dest), timeout, progress)
+            })
         }
         FileCmd::Ls { target, timeout } => {
             let addr = probe::resolve(&target)?;
