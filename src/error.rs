@@ -35,13 +35,17 @@ pub enum Error {
     /// A usage error found after argument parsing.
     #[error("{0}")]
     Usage(String),
-    /// An operation needs privileges the process does not have.
-    #[error("{what} needs CAP_NET_RAW: run with sudo, or grant it once with `sudo setcap cap_net_raw,cap_net_admin+ep {exe}`")]
+    /// An operation needs privileges the process does not have. The
+    /// message names the capability the failing call needs and how to
+    /// grant it (see [`Error::raw_privilege`], [`Error::port_privilege`]).
+    #[error("{what} needs {cap}: {how}")]
     Privilege {
         /// What was attempted.
         what: String,
-        /// The path of the binary, for the setcap hint.
-        exe: String,
+        /// The capability the failing call needs (`CAP_NET_RAW`, ...).
+        cap: &'static str,
+        /// How to get it, in words, with the command.
+        how: String,
     },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
@@ -101,6 +105,33 @@ impl Error {
         }
     }
 
+    /// Missing CAP_NET_RAW (raw and packet sockets), with the setcap hint.
+    pub fn raw_privilege(what: impl Into<String>) -> Self {
+        Error::Privilege {
+            what: what.into(),
+            cap: "CAP_NET_RAW",
+            how: format!(
+                "run with sudo, or grant it once with `sudo setcap cap_net_raw,cap_net_admin+ep {}`",
+                exe_path()
+            ),
+        }
+    }
+
+    /// Missing CAP_NET_BIND_SERVICE (a TCP or UDP port below the first
+    /// unprivileged one), with both fixes: the capability or the sysctl.
+    pub fn port_privilege(what: impl Into<String>, port: u16) -> Self {
+        Error::Privilege {
+            what: what.into(),
+            cap: "CAP_NET_BIND_SERVICE",
+            how: format!(
+                "run with sudo, grant it once with `sudo setcap cap_net_bind_service+ep {}`, \
+                 lower the first unprivileged port with `sudo sysctl net.ipv4.ip_unprivileged_port_start={port}`, \
+                 or use a port from 1024 up",
+                exe_path()
+            ),
+        }
+    }
+
     /// Wraps an I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io {
@@ -126,3 +157,10 @@ impl Error {
 
 /// The result type of netray's domains and handlers.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The binary's path, for the setcap hints.
+pub fn exe_path() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "netray".into())
+}

@@ -730,9 +730,21 @@ pub struct LimitArgs {
     /// Connections served at once; one more is told `busy` and closed.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_conns: usize,
+    /// Connections served at once from one address (IPv6: one /64); one
+    /// more is told `busy` and closed. 0: no per-address limit.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_conns_per_addr: usize,
     /// Close a connection that sends nothing for this many seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub idle_timeout: f64,
+    /// A frame header must arrive whole within this many seconds of its
+    /// first byte.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub header_timeout: f64,
+    /// Close a connection whose body arrives slower than this many bytes
+    /// per second, judged over each 10 s (0: no minimum).
+    #[arg(long, default_value_t = 1024, value_name = "BYTES")]
+    pub min_rate: u64,
     /// Time limit of an exec, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub exec_timeout: f64,

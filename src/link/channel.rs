@@ -61,21 +61,13 @@ impl std::fmt::Debug for PnetChannel {
     }
 }
 
-/// The binary's path, for the setcap hint.
-pub fn exe_path() -> String {
-    std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "netray".into())
-}
+pub use crate::error::exe_path;
 
 /// Maps a socket error to netray's error: missing privilege is exit 3
 /// with the hint, anything else an I/O error naming what was tried.
 pub fn socket_error(what: &str, e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(1) {
-        Error::Privilege {
-            what: what.to_string(),
-            exe: exe_path(),
-        }
+        Error::raw_privilege(what)
     } else {
         Error::io(what, e)
     }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
@@ -24,6 +24,10 @@ pub enum End {
     Truncated(&'static str),
     /// Nothing arrived within the idle timeout.
     Idle,
+    /// A header did not arrive whole within the header timeout.
+    SlowHeader(Duration),
+    /// A body arrived slower than the minimum rate (bytes per second).
+    SlowBody(u64),
     /// The server is shutting down.
     Shutdown,
     /// A frame the server could not make sense of (answered with `error`).
@@ -38,6 +42,8 @@ impl fmt::Display for End {
             End::Eof => f.write_str("eof"),
             End::Truncated(what) => write!(f, "closed inside a frame's {what}"),
             End::Idle => f.write_str("idle timeout"),
+            End::SlowHeader(d) => write!(f, "header not complete within {} s", d.as_secs_f64()),
+            End::SlowBody(rate) => write!(f, "body slower than {rate} bytes/s"),
             End::Shutdown => f.write_str("shutdown"),
             End::Protocol(e) => write!(f, "protocol error: {e}"),
             End::Io(e) if e.kind() == io::ErrorKind::ConnectionReset => f.write_str("reset"),
@@ -52,11 +58,41 @@ impl From<io::Error> for End {
     }
 }
 
-/// One connection: a buffered reader, a writer, the idle timeout, counts.
+/// How long a body's rate is measured over before it is judged.
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// What bounds the time one peer can hold a connection without doing work
+/// (docs/security.md): silence, a header sent slowly, a body sent slowly.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Nothing at all for this long ends the connection.
+    pub idle: Duration,
+    /// A header must arrive whole within this, from its first byte.
+    pub header: Duration,
+    /// A body must move at least this many bytes per second, judged over
+    /// each [`RATE_WINDOW`]; 0: no minimum.
+    pub min_rate: u64,
+}
+
+impl Pace {
+    /// Only the idle timeout (raw modes, clients).
+    pub fn idle(idle: Duration) -> Self {
+        Pace {
+            idle,
+            header: idle,
+            min_rate: 0,
+        }
+    }
+}
+
+/// One connection: a buffered reader, a writer, its pace limits, counts.
 pub struct Conn<R, W> {
     rd: BufReader<R>,
     wr: W,
     idle: Duration,
+    pace: Pace,
+    /// Start of the current rate window and the body bytes read in it.
+    window: Option<(Instant, u64)>,
     /// Bytes read.
     pub bytes_in: u64,
     /// Bytes written.
@@ -65,13 +101,58 @@ pub struct Conn<R, W> {
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
     /// Wraps the two halves of a stream.
-    pub fn new(rd: R, wr: W, idle: Duration) -> Self {
+    pub fn new(rd: R, wr: W, pace: Pace) -> Self {
         Conn {
             rd: BufReader::with_capacity(16 << 10, rd),
             wr,
-            idle,
+            idle: pace.idle,
+            pace,
+            window: None,
             bytes_in: 0,
             bytes_out: 0,
+        }
+    }
+
+    /// Reads some body bytes: within the idle timeout, and at the minimum
+    /// rate over each [`RATE_WINDOW`] (a peer that drips a byte now and
+    /// then cannot hold the connection by resetting the idle timer).
+    async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, End> {
+        if self.pace.min_rate == 0 {
+            return self.read(buf).await;
+        }
+        // nothing has arrived since this call began
+        let quiet_since = Instant::now();
+        loop {
+            let now = Instant::now();
+            let (start, got) = *self.window.get_or_insert((now, 0));
+            let elapsed = now.duration_since(start);
+            if elapsed >= RATE_WINDOW {
+                let need = self.pace.min_rate.saturating_mul(RATE_WINDOW.as_secs());
+                if got < need {
+                    return Err(End::SlowBody(self.pace.min_rate));
+                }
+                self.window = Some((now, 0));
+                continue;
+            }
+            let idle_left = self.idle.saturating_sub(now.duration_since(quiet_since));
+            if idle_left.is_zero() {
+                return Err(End::Idle);
+            }
+            let wait = (RATE_WINDOW - elapsed).min(idle_left);
+            // `read` is cancel-safe: a wait cut at the window's end loses nothing
+            match timeout(wait, self.rd.read(buf)).await {
+                Ok(r) => {
+                    let n = r?;
+                    self.bytes_in += n as u64;
+                    if let Some(w) = self.window.as_mut() {
+                        w.1 += n as u64;
+                    }
+                    return Ok(n);
+                }
+                Err(_) if wait == idle_left => return Err(End::Idle),
+                // the window ended: judge its rate
+                Err(_) => {}
+            }
         }
     }
 
@@ -115,10 +196,21 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
         if first == 0 {
             return Ok(None);
         }
-        self.fill(&mut prefix[first..], "length prefix").await?;
-        let len = frame::header_len(prefix, max_header).map_err(End::Protocol)?;
-        let mut json = vec![0u8; len];
-        self.fill(&mut json, "header").await?;
+        // from its first byte, the whole header has a deadline: a peer that
+        // drips it byte by byte is cut, however often it resets the idle timer
+        let header = self.pace.header;
+        let rest = async {
+            self.fill(&mut prefix[first..], "length prefix").await?;
+            let len = frame::header_len(prefix, max_header).map_err(End::Protocol)?;
+            let mut json = vec![0u8; len];
+            self.fill(&mut json, "header").await?;
+            Ok::<_, End>(json)
+        };
+        let json = timeout(header, rest)
+            .await
+            .map_err(|_| End::SlowHeader(header))??;
+        // each body is judged on its own rate
+        self.window = None;
         Header::parse_lenient(&json)
             .map(Some)
             .map_err(End::Protocol)
@@ -130,7 +222,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
         let mut left = size;
         while left > 0 {
             let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            match self.read(&mut buf[..want]).await? {
+            match self.read_body(&mut buf[..want]).await? {
                 0 => return Err(End::Truncated("body")),
                 n => left -= n as u64,
             }
@@ -141,7 +233,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
     /// Reads the next piece of a body into `buf` (at most `left` bytes).
     pub async fn body_chunk(&mut self, buf: &mut [u8], left: u64) -> Result<usize, End> {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        match self.read(&mut buf[..want]).await? {
+        match self.read_body(&mut buf[..want]).await? {
             0 => Err(End::Truncated("body")),
             n => Ok(n),
         }
@@ -150,7 +242,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
     /// Reads a whole (small) body.
     pub async fn body(&mut self, size: usize) -> Result<Vec<u8>, End> {
         let mut buf = vec![0u8; size];
-        self.fill(&mut buf, "body").await?;
+        let mut at = 0;
+        while at < size {
+            match self.read_body(&mut buf[at..]).await? {
+                0 => return Err(End::Truncated("body")),
+                n => at += n,
+            }
+        }
         Ok(buf)
     }
 

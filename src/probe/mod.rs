@@ -62,8 +62,16 @@ pub struct Limits {
     pub max_file: u64,
     /// Connections served at once; one more gets `busy`.
     pub max_conns: usize,
+    /// Connections served at once from one address (IPv6: one /64); one
+    /// more gets `busy`. 0: no per-address limit.
+    pub max_per_addr: usize,
     /// A connection that sends nothing for this long is closed (`timeout`).
     pub idle: Duration,
+    /// A frame header must arrive whole within this, from its first byte.
+    pub header_timeout: Duration,
+    /// A body must arrive at this many bytes per second at least, judged
+    /// over each 10 s; 0: no minimum.
+    pub min_rate: u64,
     /// Wall-clock limit of an `exec`.
     pub exec_timeout: Duration,
     /// Bytes kept of each of an `exec`'s stdout and stderr.
@@ -79,7 +87,10 @@ impl Default for Limits {
             max_echo: 64 << 20,
             max_file: 64 << 30,
             max_conns: 1024,
+            max_per_addr: 64,
             idle: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            min_rate: 1024,
             exec_timeout: Duration::from_secs(10),
             exec_output: 1 << 20,
             grace: Duration::from_secs(5),

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
-use super::files::{Part, DIRECT_ALIGN};
+use super::files::DIRECT_ALIGN;
 use super::io::{Conn, End, CHUNK};
 use super::server::State;
 use crate::wire::frame::{ErrorCode, FrameError, Header};
@@ -167,9 +167,11 @@ fn name_of(h: &Header) -> Result<String, FrameError> {
 
 async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End> {
     let size = h.size();
+    // everything about the request is checked before any file-system call
     let checked = (|| {
         let root = file_ops(st)?;
         let name = name_of(h)?;
+        super::files::components(&name)?;
         let want = h
             .str("sha256")
             .filter(|s| super::is_sha256(s))
@@ -184,20 +186,20 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
                 ),
             ));
         }
-        let target = root.for_put(&name)?;
-        let overwrite = h.flag("overwrite");
-        if !overwrite && target.exists() {
-            return Err(FrameError::new(
-                ErrorCode::Exists,
-                format!("{name:?} exists (ask with overwrite)"),
-            ));
-        }
-        let part = Part::create(&target, size >= DIRECT_MIN)
-            .map_err(|e| FrameError::new(ErrorCode::Internal, format!("creating: {e}")))?;
-        Ok((name, want, overwrite, part))
+        Ok((Arc::clone(root), name, want, h.flag("overwrite")))
     })();
-    let (name, want, overwrite, part) = match checked {
+    let (root, name, want, overwrite) = match checked {
         Ok(v) => v,
+        Err(e) => return refuse(conn, h, e).await,
+    };
+    // the walk and the file's creation block: never on the async threads
+    let n = name.clone();
+    let begun =
+        tokio::task::spawn_blocking(move || root.begin_put(&n, overwrite, size >= DIRECT_MIN))
+            .await
+            .unwrap_or_else(|e| Err(FrameError::new(ErrorCode::Internal, e.to_string())));
+    let part = match begun {
+        Ok(p) => p,
         Err(e) => return refuse(conn, h, e).await,
     };
 
@@ -253,23 +255,32 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
     let (part, failed) = writer.await.map_err(joined)?;
     let got = hasher.await.map_err(joined)?;
     // a body cut short ends the connection; dropping the part removes it
-    outcome?;
-    let reply = if let Some(e) = failed {
-        Err(FrameError::new(
-            ErrorCode::Internal,
-            format!("writing: {e}"),
-        ))
-    } else if got != want {
-        Err(FrameError::new(
-            ErrorCode::Checksum,
-            format!("body SHA-256 is {got}, the header announced {want}"),
-        ))
-    } else {
-        let n = name.clone();
-        tokio::task::spawn_blocking(move || part.commit(overwrite, &n))
-            .await
-            .unwrap_or_else(|e| Err(FrameError::new(ErrorCode::Internal, e.to_string())))
-    };
+    // (and the folders it made), off the async threads
+    if let Err(end) = outcome {
+        drop(tokio::task::spawn_blocking(move || drop(part)).await);
+        return Err(end);
+    }
+    let n = name.clone();
+    let want2 = want.clone();
+    let got2 = got.clone();
+    // commit, or drop the part (and the folders it made): both block
+    let reply = tokio::task::spawn_blocking(move || {
+        if let Some(e) = failed {
+            Err(FrameError::new(
+                ErrorCode::Internal,
+                format!("writing: {e}"),
+            ))
+        } else if got2 != want2 {
+            Err(FrameError::new(
+                ErrorCode::Checksum,
+                format!("body SHA-256 is {got2}, the header announced {want2}"),
+            ))
+        } else {
+            part.commit(overwrite, &n)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(FrameError::new(ErrorCode::Internal, e.to_string())));
     match reply {
         Ok(()) => {
             // `size` is always the frame's body length (none here); the
@@ -328,25 +339,31 @@ async fn fill(conn: &mut TcpConn, buf: &mut [u8], left: u64) -> Result<usize, En
 }
 
 async fn get(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End> {
-    let found = (|| {
+    let checked = (|| {
         let root = file_ops(st)?;
         let name = name_of(h)?;
-        let path = root.for_get(&name)?;
-        Ok((Arc::clone(root), name, path))
+        super::files::components(&name)?;
+        Ok((Arc::clone(root), name))
     })();
-    let (root, name, path) = match found {
+    let (root, name) = match checked {
         Ok(v) => v,
         Err(e) => return refuse(conn, h, e).await,
     };
     conn.skip(h.size()).await?;
-    let p = path.clone();
-    let hashed = tokio::task::spawn_blocking(move || root.sha256(&p)).await;
-    let (size, sha) = match hashed {
+    // open, check and hash off the async threads; the bytes sent are read
+    // from the very file that was hashed
+    let n = name.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let f = root.open_for_get(&n)?;
+        let (size, sha) = root
+            .sha256(&f)
+            .map_err(|e| FrameError::new(ErrorCode::Internal, format!("reading {n:?}: {e}")))?;
+        Ok::<_, FrameError>((f, size, sha))
+    })
+    .await;
+    let (file, size, sha) = match opened {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            let e = FrameError::new(ErrorCode::Internal, format!("reading {name:?}: {e}"));
-            return conn.send_error(&e, h.id()).await;
-        }
+        Ok(Err(e)) => return conn.send_error(&e, h.id()).await,
         Err(e) => return Err(End::Io(std::io::Error::other(e.to_string()))),
     };
     let mut r = Header::new("file", size)
@@ -357,24 +374,20 @@ async fn get(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
     // a thread reads the file ahead of the socket
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                drop(tx.blocking_send(Err(e)));
-                return;
-            }
-        };
+        use std::os::unix::fs::FileExt;
+        let mut at = 0u64;
         loop {
             let mut buf = vec![0u8; CHUNK];
-            match f.read(&mut buf) {
+            match file.read_at(&mut buf, at) {
                 Ok(0) => return,
                 Ok(n) => {
                     buf.truncate(n);
+                    at += n as u64;
                     if tx.blocking_send(Ok(buf)).is_err() {
                         return;
                     }
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     drop(tx.blocking_send(Err(e)));
                     return;

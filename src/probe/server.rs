@@ -2,11 +2,12 @@
 //! every connection a task of its own, a connection limit, an idle
 //! timeout, and a graceful stop.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -14,7 +15,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::files::Root;
-use super::io::{Conn, End};
+use super::io::{Conn, End, Pace};
 use super::{Event, Limits, Mode, Summary};
 use crate::wire::frame::{ErrorCode, FrameError};
 use crate::{Error, Result};
@@ -67,11 +68,10 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> Result<TcpListener> {
     s.set_nonblocking(true).map_err(fail)?;
     s.bind(&addr.into()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied {
-            Error::Privilege {
-                what: format!("listening on port {} (below 1024)", addr.port()),
-                exe: std::env::current_exe()
-                    .map_or_else(|_| "netray".into(), |p| p.display().to_string()),
-            }
+            Error::port_privilege(
+                format!("listening on TCP port {}", addr.port()),
+                addr.port(),
+            )
         } else {
             fail(e)
         }
@@ -118,6 +118,7 @@ pub async fn serve(
     }));
     let started = Instant::now();
     let slots = Arc::new(Semaphore::new(cfg.limits.max_conns));
+    let per_addr = PerAddr::new(cfg.limits.max_per_addr);
     let mut tasks = JoinSet::new();
     let mut summary = Summary::default();
     loop {
@@ -135,11 +136,28 @@ pub async fn serve(
                 continue;
             }
         };
+        // one address cannot take more than its share of the slots
+        let Some(mine) = per_addr.take(peer.ip()) else {
+            summary.busy += 1;
+            drop(events.send(Event::Busy { peer }));
+            if st.mode == Mode::Frame {
+                let why = format!(
+                    "{} connections from your address are open, the limit for one address; try again later",
+                    cfg.limits.max_per_addr
+                );
+                tasks.spawn(busy(stream, why));
+            }
+            continue;
+        };
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             summary.busy += 1;
             drop(events.send(Event::Busy { peer }));
             if st.mode == Mode::Frame {
-                tasks.spawn(busy(stream, st.limits.max_conns));
+                let why = format!(
+                    "the server is at its limit of {} connections; try again later",
+                    st.limits.max_conns
+                );
+                tasks.spawn(busy(stream, why));
             }
             continue;
         };
@@ -150,6 +168,7 @@ pub async fn serve(
         tasks.spawn(async move {
             connection(stream, peer, st, shutdown, events).await;
             drop(permit);
+            drop(mine);
         });
     }
     drop(listener);
@@ -173,14 +192,87 @@ pub async fn serve(
     Ok(summary)
 }
 
-/// Tells a client over the limit, then closes.
-async fn busy(stream: TcpStream, limit: usize) {
+/// Connections open per address (IPv6 per /64, since one host commonly
+/// holds a whole /64), for the per-address limit.
+#[derive(Clone)]
+struct PerAddr {
+    limit: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One connection's place in [`PerAddr`], given back when dropped.
+struct AddrSlot {
+    key: Option<IpAddr>,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerAddr {
+    fn new(limit: usize) -> Self {
+        PerAddr {
+            limit,
+            open: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn key(ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                }
+            },
+            v4 => v4,
+        }
+    }
+
+    /// A place for one more connection from `ip`, unless it has its share.
+    fn take(&self, ip: IpAddr) -> Option<AddrSlot> {
+        if self.limit == 0 {
+            return Some(AddrSlot {
+                key: None,
+                open: Arc::clone(&self.open),
+            });
+        }
+        let key = Self::key(ip);
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(key).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(AddrSlot {
+            key: Some(key),
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+impl Drop for AddrSlot {
+    fn drop(&mut self) {
+        let Some(key) = self.key else { return };
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&key);
+            }
+        }
+    }
+}
+
+/// Tells a client over a limit, then closes.
+async fn busy(stream: TcpStream, why: String) {
     let (r, w) = stream.into_split();
-    let mut conn = Conn::new(r, w, std::time::Duration::from_secs(1));
-    let e = FrameError::new(
-        ErrorCode::Busy,
-        format!("the server is at its limit of {limit} connections; try again later"),
-    );
+    let mut conn = Conn::new(r, w, Pace::idle(std::time::Duration::from_secs(1)));
+    let e = FrameError::new(ErrorCode::Busy, why);
     drop(conn.send_error(&e, None).await);
     conn.finish().await;
 }
@@ -196,7 +288,15 @@ async fn connection(
     drop(stream.set_nodelay(true));
     drop(events.send(Event::Open { peer }));
     let (r, w) = stream.into_split();
-    let mut conn = Conn::new(r, w, st.limits.idle);
+    let pace = match st.mode {
+        Mode::Frame => Pace {
+            idle: st.limits.idle,
+            header: st.limits.header_timeout,
+            min_rate: st.limits.min_rate,
+        },
+        _ => Pace::idle(st.limits.idle),
+    };
+    let mut conn = Conn::new(r, w, pace);
     let (end, frames) = match st.mode {
         Mode::Frame => {
             let (end, n) = super::ops::serve(&mut conn, &st, &mut shutdown).await;
@@ -204,11 +304,12 @@ async fn connection(
         }
         Mode::Echo | Mode::Upper | Mode::Discard => (raw(&mut conn, st.mode).await, None),
     };
-    if matches!(end, End::Idle) && st.mode == Mode::Frame {
-        let e = FrameError::new(
-            ErrorCode::Timeout,
-            format!("idle for {} s", st.limits.idle.as_secs_f64()),
-        );
+    if matches!(end, End::Idle | End::SlowHeader(_) | End::SlowBody(_)) && st.mode == Mode::Frame {
+        let why = match &end {
+            End::Idle => format!("idle for {} s", st.limits.idle.as_secs_f64()),
+            other => other.to_string(),
+        };
+        let e = FrameError::new(ErrorCode::Timeout, why);
         drop(conn.send_error(&e, None).await);
     }
     conn.finish().await;

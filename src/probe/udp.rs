@@ -32,7 +32,13 @@ pub fn bind(addr: SocketAddr) -> Result<UdpSocket> {
     s.set_nonblocking(true).map_err(fail)?;
     // bursts from many clients queue here instead of being dropped
     drop(s.set_recv_buffer_size(4 << 20));
-    s.bind(&addr.into()).map_err(fail)?;
+    s.bind(&addr.into()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            Error::port_privilege(format!("binding UDP port {}", addr.port()), addr.port())
+        } else {
+            fail(e)
+        }
+    })?;
     UdpSocket::from_std(s.into()).map_err(fail)
 }
 
