@@ -93,6 +93,9 @@ pub struct Conn<R, W> {
     pace: Pace,
     /// Start of the current rate window and the body bytes read in it.
     window: Option<(Instant, u64)>,
+    /// When the connection opened, until its first header is whole: the
+    /// first header's deadline runs from the connect.
+    opened: Option<Instant>,
     /// Bytes read.
     pub bytes_in: u64,
     /// Bytes written.
@@ -108,6 +111,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
             idle: pace.idle,
             pace,
             window: None,
+            opened: Some(Instant::now()),
             bytes_in: 0,
             bytes_out: 0,
         }
@@ -188,9 +192,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<Header>, End> {
         let mut prefix = [0u8; 4];
+        // the first header is due within the header timeout of the connect
+        // (a peer that connects and says nothing holds its slot no longer);
+        // later ones may wait the idle timeout between frames
+        let header = self.pace.header;
+        let first_due = self.opened.map(|t| t + header);
+        let wait_first = async {
+            match first_due {
+                Some(due) => tokio::time::timeout_at(due.into(), self.read(&mut prefix))
+                    .await
+                    .map_err(|_| End::SlowHeader(header))?,
+                None => self.read(&mut prefix).await,
+            }
+        };
         // between frames the connection is idle: a shutdown ends it here
         let first = tokio::select! {
-            r = self.read(&mut prefix) => r?,
+            r = wait_first => r?,
             _ = shutdown.wait_for(|s| *s) => return Ok(None),
         };
         if first == 0 {
@@ -198,7 +215,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
         }
         // from its first byte, the whole header has a deadline: a peer that
         // drips it byte by byte is cut, however often it resets the idle timer
-        let header = self.pace.header;
+        let due = first_due.unwrap_or_else(|| Instant::now() + header);
         let rest = async {
             self.fill(&mut prefix[first..], "length prefix").await?;
             let len = frame::header_len(prefix, max_header).map_err(End::Protocol)?;
@@ -206,11 +223,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
             self.fill(&mut json, "header").await?;
             Ok::<_, End>(json)
         };
-        let json = timeout(header, rest)
+        let json = tokio::time::timeout_at(due.into(), rest)
             .await
             .map_err(|_| End::SlowHeader(header))??;
         // each body is judged on its own rate
         self.window = None;
+        self.opened = None;
         Header::parse_lenient(&json)
             .map(Some)
             .map_err(End::Protocol)

@@ -10,6 +10,7 @@
 //!   namespace LAN built by `netns` (root only, ignored otherwise).
 
 mod arp;
+mod attack;
 mod capture;
 mod cli;
 mod conformance;

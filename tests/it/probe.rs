@@ -85,6 +85,11 @@ impl Server {
     }
 
     /// Sends SIGTERM and returns (exit status, the remaining events, stderr).
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stop(mut self) -> (i32, Vec<Value>, String) {
         let pid = self.child.id().to_string();
         Command::new("kill")
@@ -130,19 +135,19 @@ impl Drop for Server {
 }
 
 /// A raw frame connection, written by hand from the spec.
-struct Raw {
-    s: TcpStream,
+pub struct Raw {
+    pub s: TcpStream,
 }
 
 impl Raw {
-    fn connect(addr: SocketAddr) -> Raw {
+    pub fn connect(addr: SocketAddr) -> Raw {
         let s = TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.set_nodelay(true).unwrap();
         Raw { s }
     }
 
-    fn frame(&mut self, header: &Value, body: &[u8]) {
+    pub fn frame(&mut self, header: &Value, body: &[u8]) {
         let h = serde_json::to_vec(header).unwrap();
         let mut bytes = (h.len() as u32).to_be_bytes().to_vec();
         bytes.extend_from_slice(&h);
@@ -150,12 +155,12 @@ impl Raw {
         self.s.write_all(&bytes).unwrap();
     }
 
-    fn bytes(&mut self, b: &[u8]) {
+    pub fn bytes(&mut self, b: &[u8]) {
         self.s.write_all(b).unwrap();
     }
 
     /// The next frame, or None at end of stream.
-    fn read(&mut self) -> Option<(Value, Vec<u8>)> {
+    pub fn read(&mut self) -> Option<(Value, Vec<u8>)> {
         let mut len = [0u8; 4];
         match self.s.read_exact(&mut len) {
             Ok(()) => {}
@@ -171,19 +176,19 @@ impl Raw {
         Some((h, body))
     }
 
-    fn reply(&mut self) -> (Value, Vec<u8>) {
+    pub fn reply(&mut self) -> (Value, Vec<u8>) {
         self.read().expect("a reply frame")
     }
 
     /// True when the server closed the connection.
-    fn closed(&mut self) -> bool {
+    pub fn closed(&mut self) -> bool {
         let mut b = [0u8; 1];
         matches!(self.s.read(&mut b), Ok(0) | Err(_))
     }
 }
 
 /// How each connection ended, from the server's close events.
-fn close_ends(events: &[Value]) -> Vec<&str> {
+pub fn close_ends(events: &[Value]) -> Vec<&str> {
     events
         .iter()
         .filter(|e| e["event"] == "close")
@@ -191,13 +196,13 @@ fn close_ends(events: &[Value]) -> Vec<&str> {
         .collect()
 }
 
-fn sha256(b: &[u8]) -> String {
+pub fn sha256(b: &[u8]) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(b);
     d.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn error_code(r: &(Value, Vec<u8>)) -> String {
+pub fn error_code(r: &(Value, Vec<u8>)) -> String {
     assert_eq!(r.0["op"], "error", "{}", r.0);
     assert!(
         r.0["message"].as_str().is_some_and(|m| !m.is_empty()),

@@ -68,3 +68,89 @@ pub const UNPRIVILEGED: [&str; 6] = [
     "--inh-caps=-all",
     "--bounding-set=-all",
 ];
+
+/// What a measured run of a process gave.
+#[derive(Debug)]
+pub struct Measured {
+    /// Exit status (-1: killed by a signal, or by the time limit).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: String,
+    /// Peak resident memory seen (VmHWM), in KiB.
+    pub peak_kib: u64,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+    /// True when the time limit killed it.
+    pub timed_out: bool,
+}
+
+/// The peak resident memory (VmHWM, KiB) of a live process.
+pub fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs a command to its end or to `limit` (then kills it), reading its
+/// peak memory from /proc while it runs (polled every few milliseconds;
+/// VmHWM only grows, so the last reading is the peak up to then).
+pub fn measured(mut cmd: StdCommand, limit: std::time::Duration) -> Measured {
+    use std::io::Read;
+    use std::process::Stdio;
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        drop(out.read_to_end(&mut v));
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        drop(err.read_to_end(&mut v));
+        String::from_utf8_lossy(&v).into_owned()
+    });
+    let pid = child.id();
+    let mut peak = 0;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(kib) = vm_hwm(pid) {
+            peak = peak.max(kib);
+        }
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            drop(child.kill());
+            break child.wait().expect("wait");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    };
+    Measured {
+        code: status.code().unwrap_or(-1),
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+        peak_kib: peak,
+        elapsed: start.elapsed(),
+        timed_out,
+    }
+}
+
+/// The netray binary as a plain command (for [`measured`]).
+pub fn netray_cmd() -> StdCommand {
+    let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin!("netray"));
+    c.env("RUST_BACKTRACE", "0").env_remove("NO_COLOR");
+    c
+}
