@@ -18,7 +18,16 @@ fn main() -> ExitCode {
         Err(netray::Error::Reported(code)) => ExitCode::from(code),
         Err(e) => {
             drop(out.flush());
-            eprintln!("netray: {e}");
+            // text a peer sent (a server's error message, a name) is escaped
+            // whole; our own usage messages keep their line breaks
+            let msg = e.to_string();
+            let shown = match e {
+                netray::Error::Usage(_) | netray::Error::Subnet(_) => {
+                    netray::output::safe::esc_lines(&msg)
+                }
+                _ => netray::output::safe::esc(&msg),
+            };
+            eprintln!("netray: {shown}");
             ExitCode::from(e.exit_code())
         }
     }

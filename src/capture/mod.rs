@@ -7,4 +7,6 @@ pub mod reader;
 pub mod writer;
 
 pub use decode::{decode, decode_into};
-pub use reader::{read_frames, Flow, Format, Frame, ReadError, ReadSummary, Timestamp};
+pub use reader::{
+    read_frames, read_frames_partial, Flow, Format, Frame, ReadError, ReadSummary, Timestamp,
+};

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -43,12 +43,26 @@ struct Batch {
 }
 
 /// What a worker made of a batch: bytes, and where each emitted packet's
-/// bytes end (so a count limit can cut exactly).
+/// bytes end (so a count limit can cut exactly). A batch whose output is
+/// large (the hex of a 16 MiB frame) comes in several parts, each with
+/// the ends that fall inside it; the last part has `last` set.
 struct Done {
     seq: u64,
     out: Vec<u8>,
     ends: Vec<usize>,
+    last: bool,
 }
+
+/// Output a worker holds before it hands a part to the writer.
+pub const SPILL: usize = 1 << 20;
+
+/// Output buffers larger than this are dropped, not recycled.
+const KEEP_OUT: usize = 4 * SPILL;
+
+/// Bytes of captured data queued or in the workers at once (a batch is
+/// sent over it only when nothing else is in flight): files of 16 MiB
+/// records cost a few records of memory, not a queue of them.
+const IN_FLIGHT: usize = 32 << 20;
 
 /// Per-worker state and how to turn a frame into output bytes.
 pub trait Work: Send {
@@ -56,8 +70,16 @@ pub trait Work: Send {
     /// packet and of the packet before the batch.
     fn start_batch(&mut self, first: Option<Timestamp>, prev: Option<Timestamp>);
     /// Formats one frame into `out`; returns false when the frame is not
-    /// shown (a filter said no).
-    fn frame(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> bool;
+    /// shown (a filter said no). A frame whose output grows large calls
+    /// `spill` whenever `out` holds [`SPILL`] bytes or more: the bytes go
+    /// to the writer and `out` is emptied, so memory stays bounded by the
+    /// part, not by the frame.
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        out: &mut Vec<u8>,
+        spill: &mut dyn FnMut(&mut Vec<u8>),
+    ) -> bool;
 }
 
 /// Reads `input`, runs `make()`'s workers over batches on `workers`
@@ -82,6 +104,10 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
     let (spare_out_tx, spare_out_rx) = sync_channel::<Vec<u8>>(workers * 4);
     let spare_out_rx = Arc::new(Mutex::new(spare_out_rx));
     let (spare_in_tx, spare_in_rx) = sync_channel::<(Vec<u8>, Vec<Meta>)>(workers * 4);
+    // the batch being written: a worker spills parts only for that one
+    let writing = AtomicU64::new(0);
+    let in_flight = AtomicUsize::new(0);
+    let in_flight = &in_flight;
     std::thread::scope(|sc| {
         for _ in 0..workers.max(1) {
             let rx = Arc::clone(&work_rx);
@@ -89,6 +115,7 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
             let spare_out = Arc::clone(&spare_out_rx);
             let spare_in = spare_in_tx.clone();
             let make = &make;
+            let (writing, stop) = (&writing, &stop);
             sc.spawn(move || {
                 let mut w = make();
                 loop {
@@ -114,16 +141,37 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                             len: m.len,
                             data: &batch.data[m.start..m.end],
                         };
-                        if w.frame(&f, &mut out) {
+                        // a part goes out only when this batch is the one
+                        // being written: parts never pile up in the writer
+                        let mut spill = |buf: &mut Vec<u8>| {
+                            while writing.load(Ordering::Acquire) != batch.seq
+                                && !stop.load(Ordering::Relaxed)
+                            {
+                                std::thread::sleep(std::time::Duration::from_millis(1));
+                            }
+                            let part = Done {
+                                seq: batch.seq,
+                                out: std::mem::take(buf),
+                                ends: std::mem::take(&mut ends),
+                                last: false,
+                            };
+                            drop(tx.send(part));
+                        };
+                        if w.frame(&f, &mut out, &mut spill) {
                             ends.push(out.len());
                         }
                     }
-                    let _ = spare_in.try_send((batch.data, batch.frames));
+                    in_flight.fetch_sub(batch.data.len(), Ordering::AcqRel);
+                    // a buffer grown for one huge record is not kept
+                    if batch.data.capacity() <= KEEP_OUT {
+                        let _ = spare_in.try_send((batch.data, batch.frames));
+                    }
                     if tx
                         .send(Done {
                             seq: batch.seq,
                             out,
                             ends,
+                            last: true,
                         })
                         .is_err()
                     {
@@ -138,6 +186,17 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
         drop(done_tx);
         drop(spare_in_tx);
         let stop = &stop;
+        // the reader waits while the queued bytes are over the budget
+        let admit = move |b: &Batch| {
+            let n = b.data.len();
+            while in_flight.load(Ordering::Acquire) > 0
+                && in_flight.load(Ordering::Acquire) + n > IN_FLIGHT
+                && !stop.load(Ordering::Relaxed)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            in_flight.fetch_add(n, Ordering::AcqRel);
+        };
         let reader = sc.spawn(move || {
             // a recycled buffer keeps its length: the legacy path reads
             // over it without zeroing it again (the general path clears it)
@@ -160,6 +219,7 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
             };
             if let Some(kind) = legacy_kind(&head[..got]) {
                 return read_legacy(input, &head, kind, skip, stop, recycle, |b| {
+                    admit(&b);
                     work_tx.send(b).is_ok()
                 });
             }
@@ -197,6 +257,7 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                     let next = recycle(batch.seq + 1, prev);
                     let mut full = std::mem::replace(&mut batch, next);
                     full.first = first_ts;
+                    admit(&full);
                     if work_tx.send(full).is_err() {
                         return Ok(Flow::Stop);
                     }
@@ -205,12 +266,13 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
             });
             if !batch.frames.is_empty() {
                 batch.first = first_ts;
+                admit(&batch);
                 let _ = work_tx.send(batch);
             }
             result
         });
         // this thread writes, so the sink need not be Send
-        let written = write_in_order(done_rx, limit, stop, sink, &spare_out_tx);
+        let written = write_in_order(done_rx, limit, stop, &writing, sink, &spare_out_tx);
         let summary = reader
             .join()
             .unwrap_or_else(|_| Err(ReadError::Io(io::Error::other("reader thread failed"))))?;
@@ -337,14 +399,20 @@ fn read_legacy(
         }
         let mut o = 0;
         need = CHUNK;
+        // a record no file may hold: the records before it are still shown
+        let mut corrupt: Option<ReadError> = None;
         while filled - o >= 16 {
             let rest = &batch.data[o..filled];
             let caplen = word(&rest[8..12]) as usize;
             if caplen > MAX_RECORD {
-                return Err(ReadError::Corrupt {
+                let detail =
+                    super::reader::impossible_record(rest, Some(Format::Pcap), kind.big_endian)
+                        .unwrap_or_default();
+                corrupt = Some(ReadError::Corrupt {
                     offset: offset + o as u64,
-                    detail: format!("a record larger than {} MiB", MAX_RECORD >> 20),
+                    detail,
                 });
+                break;
             }
             if rest.len() < 16 + caplen {
                 need = 16 + caplen;
@@ -356,10 +424,11 @@ fn read_legacy(
                 pcap_parser::pcap::parse_pcap_frame(rest)
             };
             let Ok((_, rec)) = parsed else {
-                return Err(ReadError::Corrupt {
+                corrupt = Some(ReadError::Corrupt {
                     offset: offset + o as u64,
-                    detail: "an unreadable record header".into(),
+                    detail: "a record header that cannot be read".into(),
                 });
+                break;
             };
             summary.packets += 1;
             let frac = u64::from(rec.ts_usec);
@@ -398,6 +467,9 @@ fn read_legacy(
             // nothing shown from this chunk (skipped): keep the batch
             batch.prev = prev;
         }
+        if let Some(e) = corrupt {
+            return Err(e);
+        }
         if eof {
             // what is left is a record the file cuts short
             if !carry.is_empty() {
@@ -423,16 +495,19 @@ fn write_in_order(
     rx: Receiver<Done>,
     limit: u64,
     stop: &AtomicBool,
+    writing: &AtomicU64,
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     spare: &std::sync::mpsc::SyncSender<Vec<u8>>,
 ) -> io::Result<()> {
-    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, std::collections::VecDeque<Done>> = BTreeMap::new();
     let mut next = 0u64;
     let mut emitted = 0u64;
     for done in rx {
-        pending.insert(done.seq, done);
-        while let Some(d) = pending.remove(&next) {
-            next += 1;
+        pending.entry(done.seq).or_default().push_back(done);
+        while let Some(d) = pending
+            .get_mut(&next)
+            .and_then(std::collections::VecDeque::pop_front)
+        {
             let room = limit - emitted;
             if (d.ends.len() as u64) < room {
                 emitted += d.ends.len() as u64;
@@ -440,7 +515,14 @@ fn write_in_order(
                     stop.store(true, Ordering::Relaxed);
                     return Err(e);
                 }
-                let _ = spare.try_send(d.out);
+                if d.last {
+                    pending.remove(&next);
+                    next += 1;
+                    writing.store(next, Ordering::Release);
+                }
+                if d.out.capacity() <= KEEP_OUT {
+                    let _ = spare.try_send(d.out);
+                }
             } else {
                 let cut = usize::try_from(room)
                     .ok()

@@ -109,8 +109,11 @@ impl Default for Iface {
 
 /// Largest record accepted (pcapng blocks up to this size); the buffer
 /// grows to it only when a record needs it.
-const MAX_RECORD: usize = 16 << 20;
+pub(crate) const MAX_RECORD: usize = 16 << 20;
 const INITIAL_BUFFER: usize = 1 << 20;
+/// Interfaces kept per pcapng section; packets of any further interface
+/// are read as Ethernet with microsecond stamps.
+const MAX_IFACES: usize = 1 << 16;
 
 /// Reads every packet of `input`, calling `each` for each one in order.
 ///
@@ -118,9 +121,31 @@ const INITIAL_BUFFER: usize = 1 << 20;
 /// Not a capture, corrupt data, read errors, or an error from `each`.
 pub fn read_frames(
     input: impl Read + Send,
-    mut each: impl FnMut(&Frame<'_>) -> io::Result<Flow>,
+    each: impl FnMut(&Frame<'_>) -> io::Result<Flow>,
 ) -> Result<ReadSummary, ReadError> {
     let mut summary = ReadSummary::default();
+    read_into(input, each, &mut summary)?;
+    Ok(summary)
+}
+
+/// [`read_frames`], keeping what was read before an error: the summary of
+/// every packet handed to `each`, and the error that stopped the reading.
+/// Commands that report on a whole file (stats, follow) show what they
+/// have and then the error, as decode does.
+pub fn read_frames_partial(
+    input: impl Read + Send,
+    each: impl FnMut(&Frame<'_>) -> io::Result<Flow>,
+) -> (ReadSummary, Option<ReadError>) {
+    let mut summary = ReadSummary::default();
+    let err = read_into(input, each, &mut summary).err();
+    (summary, err)
+}
+
+fn read_into(
+    input: impl Read + Send,
+    mut each: impl FnMut(&Frame<'_>) -> io::Result<Flow>,
+    summary: &mut ReadSummary,
+) -> Result<(), ReadError> {
     // pcap-parser decides the format from its first read: make sure that
     // read holds the whole header even from a pipe
     let mut input = input;
@@ -136,7 +161,7 @@ pub fn read_frames(
     }
     head.truncate(got);
     if got == 0 {
-        return Ok(summary);
+        return Ok(());
     }
     let magic: String = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let mut rd = match create_reader(INITIAL_BUFFER, io::Cursor::new(head).chain(input)) {
@@ -151,6 +176,7 @@ pub fn read_frames(
     };
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut legacy = Iface::default();
+    // the byte order of the current pcapng section, or of the pcap file
     let mut big_endian = false;
     let mut stopped = false;
     while !stopped {
@@ -160,6 +186,7 @@ pub fn read_frames(
                 let flow = match block {
                     PcapBlockOwned::LegacyHeader(h) => {
                         summary.format = Some(Format::Pcap);
+                        big_endian = h.is_bigendian();
                         let nano = h.is_nanosecond_precision();
                         legacy = Iface {
                             linktype: linktype(h.network.0),
@@ -168,7 +195,7 @@ pub fn read_frames(
                             // thiszone is ignored, as libpcap and tshark do
                             offset_secs: 0,
                         };
-                        note_linktype(&mut summary, legacy.linktype);
+                        note_linktype(summary, legacy.linktype);
                         None
                     }
                     PcapBlockOwned::Legacy(b) => {
@@ -212,8 +239,12 @@ pub fn read_frames(
                             digits,
                             offset_secs: idb.if_tsoffset,
                         };
-                        note_linktype(&mut summary, iface.linktype);
-                        ifaces.push(iface);
+                        note_linktype(summary, iface.linktype);
+                        // interfaces are kept up to a bound: a file of a
+                        // million IDBs costs no more memory than this
+                        if ifaces.len() < MAX_IFACES {
+                            ifaces.push(iface);
+                        }
                         None
                     }
                     PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
@@ -275,40 +306,62 @@ pub fn read_frames(
             Err(PcapError::Eof) => break,
             Err(PcapError::Incomplete(_)) => {
                 if rd.reader_exhausted() {
-                    summary.truncated_at = Some(consumed);
+                    cut_short(summary, rd.data(), consumed, big_endian)?;
                     break;
                 }
                 rd.refill().map_err(|_| ReadError::Corrupt {
                     offset: consumed,
-                    detail: "read error".into(),
+                    detail: "the input could not be read further".into(),
                 })?;
             }
             Err(PcapError::UnexpectedEof) => {
-                summary.truncated_at = Some(consumed);
+                cut_short(summary, rd.data(), consumed, big_endian)?;
                 break;
             }
             Err(PcapError::BufferTooSmall) => {
                 let size = rd.data().len().max(INITIAL_BUFFER) * 2;
                 if size > MAX_RECORD || !rd.grow(size) {
+                    let detail = impossible_record(rd.data(), summary.format, big_endian)
+                        .unwrap_or_else(|| {
+                            format!("a record larger than {} MiB", MAX_RECORD >> 20)
+                        });
                     return Err(ReadError::Corrupt {
                         offset: consumed,
-                        detail: format!("a record larger than {} MiB", MAX_RECORD >> 20),
+                        detail,
                     });
                 }
                 rd.refill().map_err(|_| ReadError::Corrupt {
                     offset: consumed,
-                    detail: "read error".into(),
+                    detail: "the input could not be read further".into(),
                 })?;
             }
-            Err(e) => {
+            Err(_) => {
                 return Err(ReadError::Corrupt {
                     offset: consumed,
-                    detail: format!("{e:?}").chars().take(120).collect(),
+                    detail: describe_unreadable(rd.data(), summary.format, big_endian),
                 })
             }
         }
     }
-    Ok(summary)
+    Ok(())
+}
+
+/// The file ends inside the record at `consumed`: a truncation, unless
+/// the record's own length is impossible, which is corruption.
+fn cut_short(
+    summary: &mut ReadSummary,
+    at: &[u8],
+    consumed: u64,
+    big_endian: bool,
+) -> Result<(), ReadError> {
+    if let Some(detail) = impossible_record(at, summary.format, big_endian) {
+        return Err(ReadError::Corrupt {
+            offset: consumed,
+            detail,
+        });
+    }
+    summary.truncated_at = Some(consumed);
+    Ok(())
 }
 
 /// The link type proper: the upper bits of the field carry FCS
@@ -329,14 +382,111 @@ fn clip(data: &[u8], caplen: u32) -> &[u8] {
 }
 
 fn stamp(iface: &Iface, base_secs: i64, ticks: u64) -> Timestamp {
-    let res = iface.resolution;
-    let secs = base_secs + iface.offset_secs + i64::try_from(ticks / res).unwrap_or(i64::MAX);
+    // every term comes from the file: checked, saturating at the ends of
+    // the i64 range rather than wrapping (if_tsoffset may be anything)
+    let res = iface.resolution.max(1);
+    let secs = base_secs
+        .saturating_add(iface.offset_secs)
+        .saturating_add(i64::try_from(ticks / res).unwrap_or(i64::MAX));
     let frac = u128::from(ticks % res);
     let nanos = u32::try_from(frac * 1_000_000_000 / u128::from(res)).unwrap_or(0);
     Timestamp {
         secs,
         nanos,
         digits: iface.digits,
+    }
+}
+
+/// What the bytes at a record that cannot be read whole say about it: a
+/// length no record may have is corruption (in words, for the user);
+/// anything else is a record the file cuts short (`None`).
+pub(crate) fn impossible_record(
+    at: &[u8],
+    format: Option<Format>,
+    big_endian: bool,
+) -> Option<String> {
+    let word = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = at.get(i..i + 4)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    match format {
+        Some(Format::Pcap) => {
+            let caplen = word(8)?;
+            (caplen as usize > MAX_RECORD).then(|| {
+                format!(
+                    "a record claims {caplen} captured bytes, over the limit of {} MiB",
+                    MAX_RECORD >> 20
+                )
+            })
+        }
+        Some(Format::Pcapng) => {
+            let (kind, len) = (word(0)?, word(4)?);
+            if len < 12 || len % 4 != 0 {
+                Some(format!(
+                    "a {} has length {len} (a block length is a multiple of 4, at least 12)",
+                    block_name(kind)
+                ))
+            } else if len as usize > MAX_RECORD {
+                Some(format!(
+                    "a {} claims {len} bytes, over the limit of {} MiB",
+                    block_name(kind),
+                    MAX_RECORD >> 20
+                ))
+            } else {
+                None
+            }
+        }
+        None => None,
+    }
+}
+
+/// What the parser could not read at `at`, in words.
+fn describe_unreadable(at: &[u8], format: Option<Format>, big_endian: bool) -> String {
+    if let Some(why) = impossible_record(at, format, big_endian) {
+        return why;
+    }
+    let word = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = at.get(i..i + 4)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    match (format, word(0), word(4)) {
+        (Some(Format::Pcapng), Some(kind), Some(len)) => {
+            let trailer = word(len as usize - 4);
+            match trailer {
+                Some(t) if t != len => format!(
+                    "a {} of {len} bytes ends with the length {t} (the two must agree)",
+                    block_name(kind)
+                ),
+                _ => format!(
+                    "a {} of {len} bytes whose fields do not fit inside it",
+                    block_name(kind)
+                ),
+            }
+        }
+        (Some(Format::Pcap), _, _) => "a record header that cannot be read".into(),
+        _ => "data that is neither a pcap record nor a pcapng block".into(),
+    }
+}
+
+/// A pcapng block type by name.
+fn block_name(kind: u32) -> String {
+    match kind {
+        0x0A0D_0D0A => "section header block".into(),
+        1 => "interface description block".into(),
+        2 => "packet block".into(),
+        3 => "simple packet block".into(),
+        4 => "name resolution block".into(),
+        5 => "interface statistics block".into(),
+        6 => "enhanced packet block".into(),
+        other => format!("block of type 0x{other:08x}"),
     }
 }
 

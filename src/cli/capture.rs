@@ -7,7 +7,7 @@ use super::args::{DecodeArgs, DirectionArg, FollowArgs, StatsArgs, TimeArg};
 use crate::analysis::follow::{Ends, Follower, Piece, Select};
 use crate::analysis::stats::Collector;
 use crate::capture::pipeline::{self, Work};
-use crate::capture::{decode_into, read_frames, Flow, Frame, ReadSummary, Timestamp};
+use crate::capture::{decode_into, read_frames_partial, Flow, Frame, ReadSummary, Timestamp};
 use crate::error::{EXIT_IO, EXIT_NEGATIVE};
 use crate::filter::Filter;
 use crate::model::packet::Packet;
@@ -61,7 +61,12 @@ impl Work for DecodeWork<'_> {
         self.writer.seed(first, prev);
     }
 
-    fn frame(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> bool {
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        out: &mut Vec<u8>,
+        spill: &mut dyn FnMut(&mut Vec<u8>),
+    ) -> bool {
         decode_into(frame, &mut self.packet);
         let p = &self.packet;
         if self.filter.is_some_and(|f| !f.matches(p)) {
@@ -81,10 +86,9 @@ impl Work for DecodeWork<'_> {
                     Ok(())
                 };
                 if self.args.hex {
-                    self.writer.hex(frame.data, out)
-                } else {
-                    r
+                    self.writer.hex_streamed(frame.data, out, spill);
                 }
+                r
             }
         };
         true
@@ -146,17 +150,28 @@ pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Re
         shallow_dns: true,
         ..Packet::default()
     };
-    let summary = read_frames(input, |frame| {
+    // a corrupt record ends the reading: what came before is reported,
+    // then the error (the same verdict as decode's, docs/decode.md)
+    let (summary, failed) = read_frames_partial(input, |frame| {
         decode_into(frame, &mut p);
         if filter.as_ref().is_none_or(|f| f.matches(&p)) {
             collector.add(&p);
         }
         Ok(Flow::Continue)
-    })
-    .map_err(|source| Error::Capture {
+    });
+    let failed = failed.map(|source| Error::Capture {
         path: args.file.clone(),
         source,
-    })?;
+    });
+    if let Some(
+        e @ Error::Capture {
+            source: crate::capture::ReadError::NotACapture { .. },
+            ..
+        },
+    ) = failed
+    {
+        return Err(e);
+    }
     let report = collector.finish(&args.file, &summary);
     output::emit(
         &StatsView {
@@ -167,6 +182,9 @@ pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Re
         out,
     )
     .map_err(|e| Error::io("writing output", e))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
     check_truncated(&args.file, &summary, args.strict)?;
     Ok(0)
 }
@@ -289,7 +307,7 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
             *failed.borrow_mut() = Some(e);
         }
     };
-    let summary = read_frames(input, |frame| {
+    let (summary, unreadable) = read_frames_partial(input, |frame| {
         decode_into(frame, &mut p);
         if filter.as_ref().is_none_or(|f| f.matches(&p)) {
             follower.add(&p, frame.data, &mut handle);
@@ -299,11 +317,20 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         } else {
             Flow::Continue
         })
-    })
-    .map_err(|source| Error::Capture {
+    });
+    let unreadable = unreadable.map(|source| Error::Capture {
         path: args.file.clone(),
         source,
-    })?;
+    });
+    if let Some(
+        e @ Error::Capture {
+            source: crate::capture::ReadError::NotACapture { .. },
+            ..
+        },
+    ) = unreadable
+    {
+        return Err(e);
+    }
     follower.finish(&mut handle);
     let ends = follower.endpoints();
     if let Some(e) = failed.into_inner() {
@@ -312,6 +339,22 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
     if let Some(w) = raw.as_mut() {
         w.flush()
             .map_err(|e| Error::io("writing the raw stream", e))?;
+    }
+    if let Some(e) = unreadable {
+        // the stream as far as the file could be read, then the error
+        if let (Some((client, server)), Format::Human, None) =
+            (follower.endpoints(), opts.format, &raw)
+        {
+            FollowText::summary(
+                follower.packets,
+                &endpoint_text(client),
+                &endpoint_text(server),
+                sent,
+                &mut *out,
+            )
+            .map_err(|e| Error::io("writing output", e))?;
+        }
+        return Err(e);
     }
     check_truncated(&args.file, &summary, args.strict)?;
     let Some((client, server)) = ends else {

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::safe::{esc, Esc};
 use super::{paint, Options, Paint, Render};
 use crate::dns::lookup::Report;
 use crate::dns::trace::{Step, Trace};
@@ -26,7 +27,7 @@ pub fn lookup_human(r: &Report, short: bool, opts: &Options, w: &mut dyn Write) 
     if short {
         for t in &r.results {
             for rec in &t.records {
-                writeln!(w, "{}", rec.data)?;
+                writeln!(w, "{}", Esc(&rec.data))?;
             }
         }
         return Ok(());
@@ -34,11 +35,11 @@ pub fn lookup_human(r: &Report, short: bool, opts: &Options, w: &mut dyn Write) 
     writeln!(
         w,
         "{} via {} ({:.1} ms)",
-        paint(opts.color, Paint::Bold, &r.name),
+        paint(opts.color, Paint::Bold, &esc(&r.name)),
         if r.servers.is_empty() {
             "-".to_string()
         } else {
-            r.servers.join(", ")
+            esc(&r.servers.join(", ")).into_owned()
         },
         r.ms
     )?;
@@ -49,7 +50,10 @@ pub fn lookup_human(r: &Report, short: bool, opts: &Options, w: &mut dyn Write) 
                     writeln!(
                         w,
                         "  {:<28} {:>7}  {:<6} {}",
-                        rec.name, rec.ttl, rec.rtype, rec.data
+                        Esc(&rec.name),
+                        rec.ttl,
+                        Esc(&rec.rtype),
+                        Esc(&rec.data)
                     )?;
                 }
             }
@@ -67,14 +71,14 @@ pub fn lookup_human(r: &Report, short: bool, opts: &Options, w: &mut dyn Write) 
                 paint(
                     opts.color,
                     Paint::Red,
-                    t.error.as_deref().unwrap_or("failed")
+                    &esc(t.error.as_deref().unwrap_or("failed"))
                 )
             )?,
         }
     }
     if let Some(s) = &r.system {
         match &s.error {
-            Some(e) => writeln!(w, "system (getaddrinfo): {e}")?,
+            Some(e) => writeln!(w, "system (getaddrinfo): {}", Esc(e))?,
             None => {
                 let list: Vec<String> = s.addresses.iter().map(ToString::to_string).collect();
                 writeln!(w, "system (getaddrinfo): {}", list.join(", "))?;
@@ -111,19 +115,27 @@ fn step_line(s: &Step, opts: &Options) -> String {
             let glue = if s.glue.is_empty() {
                 "no glue".to_string()
             } else {
-                format!("glue {}", s.glue.join(", "))
+                format!("glue {}", Esc(&s.glue.join(", ")))
             };
             format!(
                 "referral to {} NS {} ({glue})",
-                s.referral_zone.as_deref().unwrap_or("?"),
-                s.referral.join(" ")
+                Esc(s.referral_zone.as_deref().unwrap_or("?")),
+                Esc(&s.referral.join(" "))
             )
         }
         "answer" | "cname" => {
             let recs: Vec<String> = s
                 .answers
                 .iter()
-                .map(|r| format!("{} {} {} {}", r.name, r.ttl, r.rtype, r.data))
+                .map(|r| {
+                    format!(
+                        "{} {} {} {}",
+                        Esc(&r.name),
+                        r.ttl,
+                        Esc(&r.rtype),
+                        Esc(&r.data)
+                    )
+                })
                 .collect();
             paint(
                 opts.color,
@@ -134,20 +146,27 @@ fn step_line(s: &Step, opts: &Options) -> String {
         "nxdomain" => paint(
             opts.color,
             Paint::Red,
-            &format!("NXDOMAIN ({})", s.soa.as_deref().unwrap_or("no SOA")),
+            &format!("NXDOMAIN ({})", Esc(s.soa.as_deref().unwrap_or("no SOA"))),
         ),
-        "nodata" => format!("NODATA ({})", s.soa.as_deref().unwrap_or("no SOA")),
-        other => paint(opts.color, Paint::Yellow, other),
+        "nodata" => format!("NODATA ({})", Esc(s.soa.as_deref().unwrap_or("no SOA"))),
+        other => paint(opts.color, Paint::Yellow, &esc(other)),
     };
-    let note = s.note.as_ref().map_or(String::new(), |n| format!(" [{n}]"));
+    let note = s
+        .note
+        .as_ref()
+        .map_or(String::new(), |n| format!(" [{}]", Esc(n)));
     let flags = if s.flags.is_empty() {
         String::new()
     } else {
-        format!(" {}", s.flags.join(","))
+        format!(" {}", Esc(&s.flags.join(",")))
     };
     format!(
         "{indent}{:<18} {} ({}) {} {} ms{flags}  {what}{note}",
-        s.zone, s.server, s.address, s.transport, rtt
+        Esc(&s.zone),
+        Esc(&s.server),
+        s.address,
+        s.transport,
+        rtt
     )
 }
 
@@ -163,7 +182,7 @@ pub fn trace_human(t: &Trace, opts: &Options, w: &mut dyn Write) -> io::Result<(
         paint(
             opts.color,
             Paint::Bold,
-            &format!("trace {} {}", t.name, t.qtype)
+            &format!("trace {} {}", Esc(&t.name), Esc(&t.qtype))
         )
     )?;
     for s in &t.steps {
@@ -172,18 +191,30 @@ pub fn trace_human(t: &Trace, opts: &Options, w: &mut dyn Write) -> io::Result<(
     match t.result {
         "answer" => {
             for r in &t.answers {
-                writeln!(w, "{} {} {} {}", r.name, r.ttl, r.rtype, r.data)?;
+                writeln!(
+                    w,
+                    "{} {} {} {}",
+                    Esc(&r.name),
+                    r.ttl,
+                    Esc(&r.rtype),
+                    Esc(&r.data)
+                )?;
             }
         }
-        "nxdomain" => writeln!(w, "NXDOMAIN: {} does not exist", t.name)?,
-        "nodata" => writeln!(w, "NODATA: {} has no {} records", t.name, t.qtype)?,
+        "nxdomain" => writeln!(w, "NXDOMAIN: {} does not exist", Esc(&t.name))?,
+        "nodata" => writeln!(
+            w,
+            "NODATA: {} has no {} records",
+            Esc(&t.name),
+            Esc(&t.qtype)
+        )?,
         _ => writeln!(
             w,
             "{}",
             paint(
                 opts.color,
                 Paint::Red,
-                &format!("error: {}", t.error.as_deref().unwrap_or("?"))
+                &format!("error: {}", Esc(t.error.as_deref().unwrap_or("?")))
             )
         )?,
     }

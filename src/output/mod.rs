@@ -12,6 +12,7 @@ pub mod link;
 pub mod packet;
 pub mod packet_json;
 pub mod probe;
+pub mod safe;
 pub mod scan;
 pub mod stats;
 mod style;
@@ -125,7 +126,7 @@ pub fn rate(bps: f64) -> String {
 /// unreadable file among several, say).
 pub fn warn(message: &str) {
     // nothing sensible is left to do when stderr itself fails
-    let _ = writeln!(io::stderr(), "netray: {message}");
+    let _ = writeln!(io::stderr(), "netray: {}", safe::esc_lines(message));
 }
 
 /// A progress bar on stderr, only for people watching a terminal (not

@@ -20,6 +20,17 @@ impl Buf {
         self.put(s.as_bytes());
     }
 
+    /// Appends text that came from outside, escaped for a terminal
+    /// ([`super::safe`]).
+    #[inline]
+    pub fn push_wire(&mut self, s: &str) {
+        if super::safe::is_clean(s) {
+            self.push_str(s);
+        } else {
+            self.push_str(&super::safe::esc(s));
+        }
+    }
+
     /// Appends a character.
     #[inline]
     pub fn push(&mut self, c: char) {
@@ -209,6 +220,26 @@ impl PacketWriter {
         hexdump(data, &mut self.buf);
         w.write_all(&self.buf.0)
     }
+
+    /// The hex view straight into `out`, 64 KiB of the frame at a time,
+    /// calling `spill` whenever `out` holds a part's worth: a 16 MiB frame
+    /// never exists as one 75 MB text.
+    pub fn hex_streamed(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        spill: &mut dyn FnMut(&mut Vec<u8>),
+    ) {
+        const PIECE: usize = 64 << 10;
+        for (i, piece) in data.chunks(PIECE).enumerate() {
+            let mut b = Buf(std::mem::take(out));
+            hexdump_at(piece, i * PIECE, &mut b);
+            *out = b.0;
+            if out.len() >= crate::capture::pipeline::SPILL {
+                spill(out);
+            }
+        }
+    }
 }
 
 fn seconds(s: &mut Buf, nanos: i128, digits: u8) {
@@ -297,7 +328,7 @@ pub fn summary(p: &Packet, s: &mut Buf) {
     info(p, s);
     if !p.errors.is_empty() {
         for e in &p.errors {
-            let _ = write!(s, " [{} stops: {}]", e.layer, e.message);
+            let _ = write!(s, " [{} stops: {}]", e.layer, super::safe::Esc(&e.message));
         }
     }
 }
@@ -350,7 +381,7 @@ fn info(p: &Packet, s: &mut Buf) {
             s.push(' ');
             s.push_str(q.kind);
             s.push(' ');
-            s.push_str(&q.name);
+            s.push_wire(&q.name);
         }
         if !d.answers.is_empty() {
             s.push_str(" ->");
@@ -362,7 +393,7 @@ fn info(p: &Packet, s: &mut Buf) {
                 s.push(' ');
                 s.push_str(a.kind);
                 s.push(' ');
-                s.push_str(&a.data);
+                s.push_wire(&a.data);
             }
         }
         return;
@@ -618,7 +649,8 @@ fn node(s: &mut Buf, depth: usize, key: &str, v: &serde_json::Value) {
 
 fn scalar(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(t) => t.clone(),
+        // every string of the tree may come from the wire
+        serde_json::Value::String(t) => super::safe::esc(t).into_owned(),
         serde_json::Value::Array(a) => {
             format!("[{}]", a.iter().map(scalar).collect::<Vec<_>>().join(", "))
         }
@@ -628,8 +660,13 @@ fn scalar(v: &serde_json::Value) -> String {
 
 /// `offset  hex bytes  |ascii|`, 16 bytes a row.
 pub fn hexdump(data: &[u8], s: &mut Buf) {
+    hexdump_at(data, 0, s);
+}
+
+/// [`hexdump`] of bytes that start at `offset` of their frame.
+pub fn hexdump_at(data: &[u8], offset: usize, s: &mut Buf) {
     for (row, chunk) in data.chunks(16).enumerate() {
-        let _ = write!(s, "    {:04x}  ", row * 16);
+        let _ = write!(s, "    {:04x}  ", offset + row * 16);
         for i in 0..16 {
             match chunk.get(i) {
                 Some(b) => {

@@ -73,7 +73,7 @@ impl Render for Transfer {
             (
                 if self.op == "put" { "stored" } else { "saved" },
                 if self.op == "put" {
-                    self.name.clone()
+                    super::safe::esc(&self.name).into_owned()
                 } else {
                     self.path.display().to_string()
                 },
@@ -101,7 +101,7 @@ impl Render for Listing {
     fn human(&self, opts: &Options, w: &mut dyn Write) -> io::Result<()> {
         if opts.quiet {
             for e in &self.0 {
-                writeln!(w, "{}", e.name)?;
+                writeln!(w, "{}", super::safe::Esc(&e.name))?;
             }
             return Ok(());
         }
@@ -110,7 +110,11 @@ impl Render for Listing {
         }
         let mut t = table(opts, &["name", "size", "modified (UTC)"]);
         for e in &self.0 {
-            t.add_row(vec![e.name.clone(), human_bytes(e.size), utc(e.mtime)]);
+            t.add_row(vec![
+                super::safe::esc(&e.name).into_owned(),
+                human_bytes(e.size),
+                utc(e.mtime),
+            ]);
         }
         write_table(&t, w)?;
         let total: u64 = self.0.iter().map(|e| e.size).sum();

@@ -58,7 +58,9 @@ impl ScanView<'_> {
                     r.rtt.map_or(String::new(), |d| {
                         format!("{:.3} ms", d.as_secs_f64() * 1e3)
                     }),
-                    r.banner.clone().unwrap_or_default(),
+                    r.banner
+                        .as_deref()
+                        .map_or(String::new(), |b| super::safe::esc(b).into_owned()),
                 ]);
             }
             writeln!(

@@ -292,8 +292,11 @@ impl FollowText {
         if hex {
             super::packet::hexdump(data, &mut self.buf);
         } else {
-            for &b in data {
-                if b == b'\n' || b == b'\t' || b == b'\r' || (0x20..0x7f).contains(&b) {
+            // a carriage return only as part of CRLF: alone it would move
+            // the cursor back over what was shown
+            for (i, &b) in data.iter().enumerate() {
+                let crlf = b == b'\r' && data.get(i + 1) == Some(&b'\n');
+                if b == b'\n' || b == b'\t' || crlf || (0x20..0x7f).contains(&b) {
                     self.buf.0.push(b);
                 } else {
                     self.buf.0.push(b'.');
