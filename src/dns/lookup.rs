@@ -204,8 +204,21 @@ pub async fn lookup(
                 error: None,
             },
             Err(e) => {
-                let text = e.to_string();
+                let mut text = e.to_string();
                 let timeout = text.to_lowercase().contains("timed out") || text.contains("timeout");
+                if !timeout {
+                    // the resolver's words ("no connections available")
+                    // do not say what the servers did: ask each once
+                    let mut what = Vec::new();
+                    for s in servers.iter().filter_map(|s| s.parse::<SocketAddr>().ok()) {
+                        what.push(
+                            super::trace::probe_server(s, &qname, t, opts.tcp, opts.timeout).await,
+                        );
+                    }
+                    if !what.is_empty() {
+                        text = format!("{text}: {}", what.join("; "));
+                    }
+                }
                 TypeResult {
                     qtype: t.to_string(),
                     status: if timeout { "timeout" } else { "error" },

@@ -195,43 +195,116 @@ fn flags(m: &Message) -> Vec<&'static str> {
     v
 }
 
-async fn ask_udp(
+/// Why a server gave no usable message, in words for the summary.
+#[derive(Debug)]
+pub enum Fail {
+    /// UDP: an ICMP port unreachable came back.
+    Unreachable,
+    /// TCP: the connection was refused.
+    Refused,
+    /// Nothing usable within the timeout; datagrams that were not the
+    /// answer (garbage, other IDs) are counted.
+    Silent(Duration, u32),
+    /// TCP: the server closed before a whole answer.
+    Closed,
+    /// What came is not a DNS message.
+    NotDns(usize, String),
+    /// A DNS message answering another query (its ID).
+    WrongId(u16),
+    /// Any other socket error.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fail::Unreachable => f.write_str("port unreachable (ICMP): nothing listens there"),
+            Fail::Refused => f.write_str("refused the TCP connection"),
+            Fail::Silent(t, 0) => write!(f, "no answer in {} ms", t.as_millis()),
+            Fail::Silent(t, n) => write!(
+                f,
+                "no answer in {} ms ({n} datagram{} that were not the answer ignored)",
+                t.as_millis(),
+                if *n == 1 { "" } else { "s" }
+            ),
+            Fail::Closed => f.write_str("closed the TCP connection before a whole answer"),
+            Fail::NotDns(n, e) => write!(f, "sent {n} bytes that are not a DNS message ({e})"),
+            Fail::WrongId(id) => write!(f, "answered another query (ID {id})"),
+            Fail::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => Fail::Refused,
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe => Fail::Closed,
+            _ => Fail::Io(e),
+        }
+    }
+}
+
+/// One query over UDP from a connected socket: the answer with our ID, or
+/// what the server did instead.
+///
+/// # Errors
+/// [`Fail`], naming what happened.
+pub async fn ask_udp(
     addr: SocketAddr,
     wire: &[u8],
     id: u16,
     timeout: Duration,
-) -> std::io::Result<Message> {
+) -> Result<Message, Fail> {
     let bind: SocketAddr = if addr.is_ipv4() {
-        "0.0.0.0:0".parse().map_err(std::io::Error::other)?
+        SocketAddr::from(([0, 0, 0, 0], 0))
     } else {
-        "[::]:0".parse().map_err(std::io::Error::other)?
+        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
     };
     let s = UdpSocket::bind(bind).await?;
     s.connect(addr).await?;
     s.send(wire).await?;
     let mut buf = vec![0u8; 65_535];
+    let mut ignored = 0u32;
     let fut = async {
         loop {
-            let n = s.recv(&mut buf).await?;
+            let n = match s.recv(&mut buf).await {
+                Ok(n) => n,
+                // a connected UDP socket learns of ICMP port unreachable
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return Err(Fail::Unreachable)
+                }
+                Err(e) => return Err(Fail::from(e)),
+            };
             // answers to other queries (or garbage) are skipped
             if let Ok(m) = Message::from_vec(&buf[..n]) {
                 if m.metadata.id == id && m.metadata.message_type == MessageType::Response {
-                    return Ok::<Message, std::io::Error>(m);
+                    return Ok::<Message, Fail>(m);
                 }
             }
+            ignored += 1;
         }
     };
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer"))?
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(Fail::Silent(timeout, ignored)),
+    }
 }
 
-async fn ask_tcp(
+/// One query over TCP (RFC 7766 framing): the answer, or what the server
+/// did instead. At most one 64 KiB message is read, whatever the server
+/// sends.
+///
+/// # Errors
+/// [`Fail`], naming what happened.
+pub async fn ask_tcp(
     addr: SocketAddr,
     wire: &[u8],
     id: u16,
     timeout: Duration,
-) -> std::io::Result<Message> {
+) -> Result<Message, Fail> {
     let fut = async {
         let mut s = TcpStream::connect(addr).await?;
         let len = u16::try_from(wire.len()).map_err(std::io::Error::other)?;
@@ -242,22 +315,71 @@ async fn ask_tcp(
         s.read_exact(&mut lb).await?;
         let mut buf = vec![0u8; usize::from(u16::from_be_bytes(lb))];
         s.read_exact(&mut buf).await?;
-        let m = Message::from_vec(&buf).map_err(std::io::Error::other)?;
+        let m = Message::from_vec(&buf).map_err(|e| Fail::NotDns(buf.len() + 2, e.to_string()))?;
         if m.metadata.id != id {
-            return Err(std::io::Error::other("answer to another query"));
+            return Err(Fail::WrongId(m.metadata.id));
         }
         Ok(m)
     };
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer"))?
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(Fail::Silent(timeout, 0)),
+    }
 }
 
-/// What one server gave: its steps and its final message, if any.
-type Asked = (Vec<Step>, Option<Message>);
+/// Asks `server` for `qname`/`qtype` once, without recursion, and says in
+/// words what it did: answered (with its rcode), or why not. Used by
+/// `lookup` to name what a server did when the resolver's error does not.
+pub async fn probe_server(
+    server: SocketAddr,
+    qname: &Name,
+    qtype: RecordType,
+    tcp: bool,
+    timeout: Duration,
+) -> String {
+    let id = rand_id();
+    let mut q = Message::new(id, MessageType::Query, OpCode::Query);
+    q.metadata.recursion_desired = true;
+    q.add_query(Query::query(qname.clone(), qtype));
+    let Ok(wire) = q.to_vec() else {
+        return "the query could not be built".into();
+    };
+    let (first, fallback) = if tcp {
+        ("TCP", None)
+    } else {
+        ("UDP", Some("TCP"))
+    };
+    let r = if tcp {
+        ask_tcp(server, &wire, id, timeout).await
+    } else {
+        ask_udp(server, &wire, id, timeout).await
+    };
+    match r {
+        Ok(m) if m.metadata.truncation && fallback.is_some() => {
+            match ask_tcp(server, &wire, id, timeout).await {
+                Ok(m) => format!(
+                    "{server} truncated its UDP answer, then answered over TCP with {}",
+                    m.metadata.response_code
+                ),
+                Err(e) => format!("{server} truncated its UDP answer; then over TCP it {e}"),
+            }
+        }
+        Ok(m) => format!(
+            "{server} answered over {first} with {} and {} records",
+            m.metadata.response_code,
+            m.answers.len()
+        ),
+        Err(e) => format!("{server} over {first}: {e}"),
+    }
+}
+
+/// What one server gave: its steps, its final message if any, and else
+/// what it did instead (for the summary).
+type Asked = (Vec<Step>, Option<Message>, Option<String>);
 
 /// Asks one server; a truncated UDP answer is asked again over TCP.
-/// Returns the steps (one or two) and the final message, if any.
+/// Returns the steps (one or two), the final message, if any, and
+/// otherwise what the server did, in words.
 async fn ask_one(
     zone: String,
     server: (String, SocketAddr),
@@ -273,7 +395,7 @@ async fn ask_one(
     q.add_query(Query::query(qname.clone(), qtype));
     let mut steps = Vec::new();
     let Ok(wire) = q.to_vec() else {
-        return (steps, None);
+        return (steps, None, Some("the query could not be built".into()));
     };
     let base = |transport: &'static str| {
         Step::pending(
@@ -284,6 +406,8 @@ async fn ask_one(
             transport,
         )
     };
+    let who = format!("{} ({})", server.0, server.1);
+    let mut story: Vec<String> = Vec::new();
     let mut use_tcp = tcp_first;
     for _ in 0..2 {
         let transport = if use_tcp { "tcp" } else { "udp" };
@@ -303,25 +427,33 @@ async fn ask_one(
                     st.outcome = "truncated";
                     st.note = Some("truncated over UDP: asked again over TCP".into());
                     steps.push(st);
+                    story.push("truncated its UDP answer".into());
                     use_tcp = true;
                     continue;
                 }
                 steps.push(st);
-                return (steps, Some(m));
+                return (steps, Some(m), None);
             }
             Err(e) => {
-                if e.kind() != std::io::ErrorKind::TimedOut {
+                if !matches!(e, Fail::Silent(..)) {
                     st.outcome = "error";
-                    st.note = Some(e.to_string());
-                } else {
-                    st.note = Some(format!("no answer in {} ms", timeout.as_millis()));
                 }
+                st.note = Some(e.to_string());
                 steps.push(st);
-                return (steps, None);
+                story.push(format!("over {}: {e}", transport.to_uppercase()));
+                return (
+                    steps,
+                    None,
+                    Some(format!("{who} {}", story.join("; then "))),
+                );
             }
         }
     }
-    (steps, None)
+    (
+        steps,
+        None,
+        Some(format!("{who} {}", story.join("; then "))),
+    )
 }
 
 fn rand_id() -> u16 {
@@ -496,6 +628,8 @@ impl Walk<'_> {
         let mut set: JoinSet<(usize, Asked)> = JoinSet::new();
         let mut next = 0;
         let mut lame: Vec<String> = Vec::new();
+        // what each server that gave no message did
+        let mut failed: Vec<String> = Vec::new();
         let mut pending: Vec<(usize, Instant)> = Vec::new();
         loop {
             if next < servers.len() && (set.is_empty() || next == 0) {
@@ -511,19 +645,24 @@ impl Walk<'_> {
                 if !lame.is_empty() && lame.iter().all(|l| l.starts_with("referral loop")) {
                     return Err(lame[0].clone());
                 }
+                let mut what: Vec<String> = failed.clone();
+                what.extend(lame.iter().cloned());
                 return Err(format!(
                     "no server of {zone} gave a usable answer ({})",
-                    if lame.is_empty() {
-                        "all silent".to_string()
+                    if what.is_empty() {
+                        "none was asked".to_string()
                     } else {
-                        lame.join("; ")
+                        what.join("; ")
                     }
                 ));
             }
             let hedge = tokio::time::sleep(self.opts.hedge);
             tokio::select! {
                 done = set.join_next() => {
-                    let Some(Ok((k, (steps, msg)))) = done else { continue };
+                    let Some(Ok((k, (steps, msg, fate)))) = done else { continue };
+                    if let Some(f) = fate {
+                        failed.push(f);
+                    }
                     pending.retain(|(p, _)| *p != k);
                     let mut steps = steps;
                     if let Some(m) = msg {
