@@ -329,3 +329,34 @@ fn a_forged_line_in_dns_text_stays_on_its_packet_line() {
         "{out}"
     );
 }
+
+/// Every capture input the fuzzers keep (each crash ever found among them)
+/// goes through the reader and the decoder on every `cargo test`, so a
+/// crash cannot come back even where no fuzzer runs.
+#[test]
+fn every_kept_fuzz_input_reads_without_a_panic() {
+    use netray::capture::{decode, read_frames_partial, Flow};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/capture_reader");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).expect("the fuzz corpus") {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let (summary, _) = read_frames_partial(&bytes[..], |f| {
+            let p = decode(f);
+            // timestamps saturate instead of wrapping (the if_tsoffset crash)
+            assert!(p.ts.rfc3339().len() >= 20);
+            Ok(Flow::Continue)
+        });
+        assert!(summary.bytes <= bytes.len() as u64, "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 5, "the corpus has {seen} inputs");
+    let crash = std::fs::read(dir.join("crash-if-tsoffset-i64max.pcapng")).unwrap();
+    let mut stamps = Vec::new();
+    let (s, err) = read_frames_partial(&crash[..], |f| {
+        stamps.push(f.ts.secs);
+        Ok(Flow::Continue)
+    });
+    assert!(err.is_none() && s.packets == 1, "{err:?}");
+    assert_eq!(stamps, [i64::MAX], "saturated, not wrapped to 1969");
+}
