@@ -98,18 +98,31 @@ pub fn vm_hwm(pid: u32) -> Option<u64> {
 /// Runs a command to its end or to `limit` (then kills it), reading its
 /// peak memory from /proc while it runs (polled every few milliseconds;
 /// VmHWM only grows, so the last reading is the peak up to then).
-pub fn measured(mut cmd: StdCommand, limit: std::time::Duration) -> Measured {
+pub fn measured(cmd: StdCommand, limit: std::time::Duration) -> Measured {
+    run_measured(cmd, limit, true)
+}
+
+/// [`measured`], with the command's stdout thrown away (for outputs too
+/// large to hold in the test).
+pub fn measured_quiet(cmd: StdCommand, limit: std::time::Duration) -> Measured {
+    run_measured(cmd, limit, false)
+}
+
+fn run_measured(mut cmd: StdCommand, limit: std::time::Duration, keep: bool) -> Measured {
     use std::io::Read;
     use std::process::Stdio;
     let start = std::time::Instant::now();
     let mut child = cmd
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(if keep { Stdio::piped() } else { Stdio::null() })
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the command");
-    let mut out = child.stdout.take().expect("stdout");
+    let mut out: Box<dyn Read + Send> = match child.stdout.take() {
+        Some(o) => Box::new(o),
+        None => Box::new(std::io::empty()),
+    };
     let mut err = child.stderr.take().expect("stderr");
     let out_t = std::thread::spawn(move || {
         let mut v = Vec::new();

@@ -378,3 +378,162 @@ fn a_connection_that_says_nothing_frees_its_slot_at_the_header_deadline() {
         "{ends:?}"
     );
 }
+
+/// A fake frame server that answers every request with `reply(op)`:
+/// hostile text where a client shows it to a person. One connection at a
+/// time, for `conns` connections.
+fn hostile_frame_server(conns: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        for _ in 0..conns {
+            let Ok((mut s, _)) = l.accept() else { return };
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut len = [0u8; 4];
+            if s.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut h = vec![0u8; u32::from_be_bytes(len) as usize];
+            if s.read_exact(&mut h).is_err() {
+                continue;
+            }
+            let h: serde_json::Value = serde_json::from_slice(&h).unwrap();
+            let evil = "\x1b]0;owned\x07\x1b[2J\nnetray: forged line \u{202e}";
+            let (header, body) = if h["op"] == "list" {
+                let body = serde_json::to_vec(&json!([
+                    {"name": format!("a{evil}"), "size": 1, "mtime": 1_700_000_000},
+                    {"name": "plain.txt", "size": 2, "mtime": 1_700_000_000}
+                ]))
+                .unwrap();
+                (
+                    json!({"op": "listing", "size": body.len(), "count": 2, "id": h["id"]}),
+                    body,
+                )
+            } else {
+                (
+                    json!({"op": "error", "size": 0, "code": "forbidden", "message": evil, "id": h["id"]}),
+                    Vec::new(),
+                )
+            };
+            let hb = serde_json::to_vec(&header).unwrap();
+            let mut out = (hb.len() as u32).to_be_bytes().to_vec();
+            out.extend_from_slice(&hb);
+            out.extend_from_slice(&body);
+            drop(s.write_all(&out));
+        }
+    });
+    (addr, t)
+}
+
+fn no_escape_reached(text: &[u8], what: &str) {
+    assert!(
+        !text.contains(&0x1b),
+        "{what}: ESC reached the terminal: {}",
+        String::from_utf8_lossy(text)
+    );
+    let t = String::from_utf8_lossy(text);
+    assert!(
+        !t.contains('\u{202e}'),
+        "{what}: a bidi override reached the terminal"
+    );
+    assert!(
+        !t.lines().any(|l| l.starts_with("netray: forged")),
+        "{what}: a forged line: {t}"
+    );
+}
+
+#[test]
+fn hostile_frame_servers_cannot_write_to_the_terminal() {
+    use crate::util::{measured, netray_cmd};
+    let (addr, t) = hostile_frame_server(3);
+    let a = addr.to_string();
+    let mut c = netray_cmd();
+    c.args(["file", "ls", &a]);
+    let ls = measured(c, Duration::from_secs(20));
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    no_escape_reached(&ls.stdout, "file ls");
+    assert!(String::from_utf8_lossy(&ls.stdout).contains("a\\x1b]0;owned\\x07"));
+    let mut c = netray_cmd();
+    c.args(["-q", "file", "ls", &a]);
+    let q = measured(c, Duration::from_secs(20));
+    no_escape_reached(&q.stdout, "file ls -q");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = netray_cmd();
+    c.args(["file", "get", &a, "x", "-o"])
+        .arg(dir.path().join("x"));
+    let get = measured(c, Duration::from_secs(20));
+    assert_eq!(get.code, 4, "{}", get.stderr);
+    no_escape_reached(get.stderr.as_bytes(), "file get (stderr)");
+    assert!(get.stderr.contains("\\x1b]0;owned"), "{}", get.stderr);
+    t.join().unwrap();
+}
+
+#[test]
+fn a_hostile_banner_is_escaped_in_the_scan_table() {
+    use crate::util::{measured, netray_cmd};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        // the scan connects once to probe and once more for the banner at most
+        l.set_nonblocking(true).unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok((mut s, _)) = l.accept() {
+                drop(s.write_all(b"SSH-2.0-\x1b]0;owned\x07\x1b[2J \xe2\x80\xae\r\n"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let mut c = netray_cmd();
+    c.args(["scan", "127.0.0.1", "-p", &port.to_string(), "--banner"]);
+    let m = measured(c, Duration::from_secs(30));
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    no_escape_reached(&m.stdout, "scan --banner");
+    // the banner is shown, made safe (the scanner turns control bytes into dots)
+    assert!(
+        String::from_utf8_lossy(&m.stdout).contains("SSH-2.0-"),
+        "{}",
+        String::from_utf8_lossy(&m.stdout)
+    );
+    t.join().unwrap();
+}
+
+#[test]
+fn low_ports_without_privilege_name_cap_net_bind_service() {
+    use crate::util::{measured, netray_cmd, UNPRIVILEGED};
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024);
+    assert!(
+        start > 53,
+        "this machine lets anyone bind port 53: the test cannot show the refusal"
+    );
+    let root = crate::netns::is_root();
+    for proto in ["udp", "tcp"] {
+        let mut c = if root {
+            let mut c = std::process::Command::new(UNPRIVILEGED[0]);
+            c.args(&UNPRIVILEGED[1..])
+                .arg(assert_cmd::cargo::cargo_bin!("netray"));
+            c
+        } else {
+            netray_cmd()
+        };
+        c.args(["serve", proto, "--bind", "127.0.0.1:53"]);
+        let m = measured(c, Duration::from_secs(10));
+        assert!(
+            !m.timed_out,
+            "serve {proto} bound port 53 without privilege"
+        );
+        assert_eq!(m.code, 3, "serve {proto}: {}", m.stderr);
+        assert!(m.stderr.contains("CAP_NET_BIND_SERVICE"), "{}", m.stderr);
+        assert!(
+            m.stderr.contains("ip_unprivileged_port_start"),
+            "{}",
+            m.stderr
+        );
+        assert!(!m.stderr.contains("CAP_NET_RAW"), "{}", m.stderr);
+        no_panic(&m.stderr);
+    }
+}
