@@ -42,10 +42,7 @@ fn udp(payload: &[u8], sport: u16, dport: u16) -> Vec<u8> {
 /// A legacy pcap (microseconds, little-endian) of records given as
 /// (ts_sec, ts_usec, caplen written, origlen, bytes).
 fn pcap(records: &[(u32, u32, u32, u32, Vec<u8>)]) -> Vec<u8> {
-    let mut f = Vec::new();
-    for w in [0xa1b2_c3d4u32] {
-        f.extend_from_slice(&w.to_le_bytes());
-    }
+    let mut f = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
     f.extend_from_slice(&2u16.to_le_bytes());
     f.extend_from_slice(&4u16.to_le_bytes());
     f.extend_from_slice(&[0; 8]);
