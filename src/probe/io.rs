@@ -91,8 +91,9 @@ pub struct Conn<R, W> {
     wr: W,
     idle: Duration,
     pace: Pace,
-    /// Start of the current rate window and the body bytes read in it.
-    window: Option<(Instant, u64)>,
+    /// Time spent waiting for body bytes in the current rate window, and
+    /// the bytes read in it.
+    window: Option<(Duration, u64)>,
     /// When the connection opened, until its first header is whole: the
     /// first header's deadline runs from the connect.
     opened: Option<Instant>,
@@ -118,44 +119,47 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
     }
 
     /// Reads some body bytes: within the idle timeout, and at the minimum
-    /// rate over each [`RATE_WINDOW`] (a peer that drips a byte now and
-    /// then cannot hold the connection by resetting the idle timer).
+    /// rate over each [`RATE_WINDOW`] of time spent waiting for the peer
+    /// (a peer that drips a byte now and then cannot hold the connection by
+    /// resetting the idle timer; time the server itself spends elsewhere,
+    /// writing to a slow disk say, is not held against the peer).
     async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, End> {
         if self.pace.min_rate == 0 {
             return self.read(buf).await;
         }
         // nothing has arrived since this call began
-        let quiet_since = Instant::now();
+        let mut quiet = Duration::ZERO;
         loop {
-            let now = Instant::now();
-            let (start, got) = *self.window.get_or_insert((now, 0));
-            let elapsed = now.duration_since(start);
-            if elapsed >= RATE_WINDOW {
+            let (waited, got) = *self.window.get_or_insert((Duration::ZERO, 0));
+            if waited >= RATE_WINDOW {
                 let need = self.pace.min_rate.saturating_mul(RATE_WINDOW.as_secs());
                 if got < need {
                     return Err(End::SlowBody(self.pace.min_rate));
                 }
-                self.window = Some((now, 0));
+                self.window = Some((Duration::ZERO, 0));
                 continue;
             }
-            let idle_left = self.idle.saturating_sub(now.duration_since(quiet_since));
+            let idle_left = self.idle.saturating_sub(quiet);
             if idle_left.is_zero() {
                 return Err(End::Idle);
             }
-            let wait = (RATE_WINDOW - elapsed).min(idle_left);
+            let wait = (RATE_WINDOW - waited).min(idle_left);
+            let t0 = Instant::now();
             // `read` is cancel-safe: a wait cut at the window's end loses nothing
-            match timeout(wait, self.rd.read(buf)).await {
+            let r = timeout(wait, self.rd.read(buf)).await;
+            let spent = t0.elapsed();
+            let w = self.window.get_or_insert((Duration::ZERO, 0));
+            w.0 += spent;
+            match r {
                 Ok(r) => {
                     let n = r?;
                     self.bytes_in += n as u64;
-                    if let Some(w) = self.window.as_mut() {
-                        w.1 += n as u64;
-                    }
+                    w.1 += n as u64;
                     return Ok(n);
                 }
                 Err(_) if wait == idle_left => return Err(End::Idle),
                 // the window ended: judge its rate
-                Err(_) => {}
+                Err(_) => quiet += spent,
             }
         }
     }
