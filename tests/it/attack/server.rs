@@ -36,15 +36,17 @@ fn pong_time(addr: SocketAddr) -> Duration {
     t.elapsed()
 }
 
-/// Every entry under a folder, as relative paths (folders included).
+/// Every entry under a folder, as relative paths (folders included). The
+/// server may be removing folders while this walks: what vanishes midway
+/// is simply not listed.
 fn tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut todo = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
             let rel = format!("{prefix}{}", e.file_name().to_string_lossy());
-            if e.file_type().unwrap().is_dir() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
                 todo.push((e.path(), format!("{rel}/")));
             }
             out.push(rel);
