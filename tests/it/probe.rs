@@ -84,12 +84,17 @@ impl Server {
         }
     }
 
-    /// Sends SIGTERM and returns (exit status, the remaining events, stderr).
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// The next event of any kind, if one comes within `within`.
+    pub fn next_event(&self, within: Duration) -> Option<Value> {
+        self.events.recv_timeout(within).ok()
+    }
+
+    /// Sends SIGTERM and returns (exit status, the remaining events, stderr).
     pub fn stop(mut self) -> (i32, Vec<Value>, String) {
         let pid = self.child.id().to_string();
         Command::new("kill")

@@ -43,7 +43,9 @@ fn tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut todo = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let rel = format!("{prefix}{}", e.file_name().to_string_lossy());
             if e.file_type().is_ok_and(|t| t.is_dir()) {
@@ -343,17 +345,32 @@ fn slowloris_at_the_default_settings_starves_no_one() {
     );
     // memory stays bounded by the connections served, not those attempted
     assert!(peak < 128 * 1024, "server peak RSS {peak} KiB");
+    // the address's share was served and is cut at the header deadline
+    // (waited for: on a loaded machine the last connects come late); the
+    // rest were told busy at once
+    let mut cut = 0;
+    let mut busy = 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    while cut < 64 && Instant::now() < end {
+        let Some(e) = srv.next_event(end.saturating_duration_since(Instant::now())) else {
+            break;
+        };
+        match e["event"].as_str() {
+            Some("close")
+                if e["end"]
+                    .as_str()
+                    .is_some_and(|x| x.contains("header not complete")) =>
+            {
+                cut += 1;
+            }
+            Some("busy") => busy += 1,
+            _ => {}
+        }
+    }
     let (code, events, err) = srv.stop();
     assert_eq!(code, 0);
     no_panic(&err);
-    let ends = close_ends(&events);
-    let cut = ends
-        .iter()
-        .filter(|e| e.contains("header not complete"))
-        .count();
-    let busy = events.iter().filter(|e| e["event"] == "busy").count();
-    // the address's share was served and cut at the header deadline; the
-    // rest were told busy at once
+    busy += events.iter().filter(|e| e["event"] == "busy").count();
     assert_eq!(cut, 64, "{cut} cut by the header deadline");
     assert!(busy >= opened - 64, "{busy} busy of {opened}");
 }
