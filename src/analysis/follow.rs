@@ -244,6 +244,57 @@ fn drain(dir: &mut Direction, from_client: bool, out: &mut dyn FnMut(Piece<'_>))
     }
 }
 
+/// `follow` as a sink of the capture engine: the pieces of the selected
+/// stream go to `out`, which answers false to end the reading (a write
+/// failure downstream, say).
+pub struct FollowSink<F: FnMut(Piece<'_>, Ends) -> bool> {
+    /// The reassembler.
+    pub follower: Follower,
+    out: F,
+    go: bool,
+}
+
+impl<F: FnMut(Piece<'_>, Ends) -> bool> FollowSink<F> {
+    /// Follows `select`, handing each piece to `out`.
+    pub fn new(select: Select, out: F) -> Self {
+        FollowSink {
+            follower: Follower::new(select),
+            out,
+            go: true,
+        }
+    }
+
+    /// The end of the input: what is still held is delivered (with gaps).
+    pub fn finish(&mut self) {
+        let (out, go) = (&mut self.out, &mut self.go);
+        self.follower.finish(&mut |piece, ends| {
+            if *go && !out(piece, ends) {
+                *go = false;
+            }
+        });
+    }
+}
+
+impl<F: FnMut(Piece<'_>, Ends) -> bool> crate::capture::engine::Sink for FollowSink<F> {
+    fn packet(
+        &mut self,
+        p: &Packet,
+        frame: &crate::capture::Frame<'_>,
+    ) -> std::io::Result<crate::capture::Flow> {
+        let (out, go) = (&mut self.out, &mut self.go);
+        self.follower.add(p, frame.data, &mut |piece, ends| {
+            if *go && !out(piece, ends) {
+                *go = false;
+            }
+        });
+        Ok(if self.go {
+            crate::capture::Flow::Continue
+        } else {
+            crate::capture::Flow::Stop
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

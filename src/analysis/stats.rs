@@ -109,6 +109,19 @@ pub struct Collector {
     arp_macs: Map<IpAddr, Vec<Mac>>,
 }
 
+/// The collector is a sink of the capture engine: `stats` in one pass,
+/// beside any other sink.
+impl crate::capture::engine::Sink for Collector {
+    fn packet(
+        &mut self,
+        p: &Packet,
+        _: &crate::capture::Frame<'_>,
+    ) -> std::io::Result<crate::capture::Flow> {
+        self.add(p);
+        Ok(crate::capture::Flow::Continue)
+    }
+}
+
 impl Collector {
     /// A new, empty collector.
     pub fn new() -> Self {

@@ -1,6 +1,7 @@
 //! Captures: reading pcap/pcapng files and decoding their packets.
 
 pub mod decode;
+pub mod engine;
 pub mod live;
 pub mod pipeline;
 pub mod reader;

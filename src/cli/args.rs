@@ -665,8 +665,14 @@ pub struct CaptureArgs {
 /// `netray stats` options.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// The capture file; `-` reads stdin.
-    pub file: String,
+    /// Capture files (`-` reads stdin); a folder or a quoted pattern such
+    /// as 'ring/*.pcap' is expanded. Several files are counted as one
+    /// capture, read in timestamp order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Read several files one after another instead of in timestamp order.
+    #[arg(long)]
+    pub no_merge: bool,
     /// Count only packets matching a filter.
     #[arg(short = 'f', long = "filter", value_name = "EXPR")]
     pub filter: Option<String>,

@@ -9,13 +9,12 @@ use std::time::{Duration, Instant};
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 use super::args::ArpCmd;
-use super::capture::open;
 use super::written;
 use crate::arp::frame::Seen;
 use crate::arp::probe::{self, Answer, Me, ScanOptions};
 use crate::arp::watch::{Baseline, Watcher};
 use crate::capture::live::{self, Limits};
-use crate::capture::{decode_into, read_frames, Flow};
+use crate::capture::{decode_into, Flow};
 use crate::link::channel::{no_such_interface, ChannelOptions, PnetChannel};
 use crate::link::iface::{self, Interface};
 use crate::link::route::{self, Kind};
@@ -670,17 +669,16 @@ fn watch(
     };
     match (read, interface) {
         (Some(path), _) => {
-            let input = open(path)?;
-            let summary = read_frames(input, |frame| {
-                decode_into(frame, &mut packet);
-                show(&packet, &mut w, out)?;
+            // one file, a folder or a pattern: one watch over all of it,
+            // in timestamp order
+            let source = crate::capture::engine::Source::expand(&[path.to_string()], true)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let mut sink = |p: &Packet, _: &crate::capture::Frame<'_>| {
+                show(p, &mut w, out)?;
                 Ok(Flow::Continue)
-            })
-            .map_err(|source| Error::Capture {
-                path: path.to_string(),
-                source,
-            })?;
-            super::capture::check_truncated(path, &summary, false)?;
+            };
+            let outcomes = crate::capture::engine::run(&source, None, false, &mut [&mut sink]);
+            super::capture::verdicts(outcomes, false)?;
         }
         (None, Some(name)) => {
             let i = named(name)?;

@@ -4,10 +4,11 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 
 use super::args::{DecodeArgs, DirectionArg, FollowArgs, StatsArgs, TimeArg};
-use crate::analysis::follow::{Ends, Follower, Piece, Select};
+use crate::analysis::follow::{Ends, FollowSink, Piece, Select};
 use crate::analysis::stats::Collector;
+use crate::capture::engine;
 use crate::capture::pipeline::{self, Work};
-use crate::capture::{decode_into, read_frames_partial, Flow, Frame, ReadSummary, Timestamp};
+use crate::capture::{decode_into, Frame, ReadSummary, Timestamp};
 use crate::error::{EXIT_IO, EXIT_NEGATIVE};
 use crate::filter::Filter;
 use crate::model::packet::Packet;
@@ -144,35 +145,18 @@ pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> 
 
 pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let filter = compile(args.filter.as_ref())?;
-    let input = open(&args.file)?;
+    let source = engine::Source::expand(&args.files, !args.no_merge)
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let mut collector = Collector::new();
-    let mut p = Packet {
-        shallow_dns: true,
-        ..Packet::default()
-    };
-    // a corrupt record ends the reading: what came before is reported,
-    // then the error (the same verdict as decode's, docs/decode.md)
-    let (summary, failed) = read_frames_partial(input, |frame| {
-        decode_into(frame, &mut p);
-        if filter.as_ref().is_none_or(|f| f.matches(&p)) {
-            collector.add(&p);
+    // stats needs to know a message is DNS, not its names
+    let outcomes = engine::run(&source, filter.as_ref(), true, &mut [&mut collector]);
+    // a lone file that cannot be read at all reports nothing but the error
+    if let [one] = outcomes.as_slice() {
+        if one.summary.format.is_none() && one.error.is_some() {
+            return verdicts(outcomes, args.strict).map(|()| 0);
         }
-        Ok(Flow::Continue)
-    });
-    let failed = failed.map(|source| Error::Capture {
-        path: args.file.clone(),
-        source,
-    });
-    if let Some(
-        e @ Error::Capture {
-            source: crate::capture::ReadError::NotACapture { .. },
-            ..
-        },
-    ) = failed
-    {
-        return Err(e);
     }
-    let report = collector.finish(&args.file, &summary);
+    let report = collector.finish(&source.label(), &engine::total(&outcomes));
     output::emit(
         &StatsView {
             stats: &report,
@@ -182,11 +166,40 @@ pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Re
         out,
     )
     .map_err(|e| Error::io("writing output", e))?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    check_truncated(&args.file, &summary, args.strict)?;
+    verdicts(outcomes, args.strict)?;
     Ok(0)
+}
+
+/// Each file's verdict after a run over a source (docs/decode.md):
+/// truncations are warnings (errors with `strict`), a file that could not
+/// be read whole is an error. One file's error is returned as it is;
+/// with several files each is said on stderr and the run exits 4.
+///
+/// # Errors
+/// As above.
+pub(super) fn verdicts(outcomes: Vec<engine::FileOutcome>, strict: bool) -> Result<()> {
+    let several = outcomes.len() > 1;
+    let mut failed = false;
+    for o in outcomes {
+        if let Some(source) = o.error {
+            if !several {
+                return Err(Error::Capture {
+                    path: o.path,
+                    source,
+                });
+            }
+            output::warn(&format!("{}: {source}", o.path));
+            failed = true;
+            continue;
+        }
+        if check_truncated(&o.path, &o.summary, strict).is_err() {
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(Error::Reported(EXIT_IO));
+    }
+    Ok(())
 }
 
 /// One piece of a followed stream in JSON.
@@ -228,7 +241,8 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         _ => return Err(Error::Usage("give a stream index or two endpoints".into())),
     };
     let filter = compile(args.filter.as_ref())?;
-    let input = open(&args.file)?;
+    // a missing input is said before anything is created
+    drop(open(&args.file)?);
     let mut raw = match &args.raw {
         Some(path) => Some(std::io::BufWriter::new(File::create(path).map_err(
             |source| Error::File {
@@ -243,19 +257,14 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         DirectionArg::Client => from_client,
         DirectionArg::Server => !from_client,
     };
-    let mut follower = Follower::new(select);
     let mut text = FollowText::default();
-    // follow needs the TCP stream, not DNS names
-    let mut p = Packet {
-        shallow_dns: true,
-        ..Packet::default()
-    };
     // a write failure (a closed pipe, say) stops the reading too
     let failed: std::cell::RefCell<Option<std::io::Error>> = std::cell::RefCell::new(None);
     let mut sent = [0u64; 2];
-    let mut handle = |piece: Piece<'_>, (client, server): Ends| {
+    // true: go on reading
+    let handle = |piece: Piece<'_>, (client, server): Ends| -> bool {
         if failed.borrow().is_some() {
-            return;
+            return false;
         }
         let (from_client, offset, len, data) = match piece {
             Piece::Data {
@@ -270,7 +279,7 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
             } => (from_client, offset, len, None),
         };
         if !want(from_client) {
-            return;
+            return true;
         }
         let (src, dst) = if from_client {
             (client, server)
@@ -305,20 +314,19 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         };
         if let Err(e) = r {
             *failed.borrow_mut() = Some(e);
+            return false;
         }
+        true
     };
-    let (summary, unreadable) = read_frames_partial(input, |frame| {
-        decode_into(frame, &mut p);
-        if filter.as_ref().is_none_or(|f| f.matches(&p)) {
-            follower.add(&p, frame.data, &mut handle);
-        }
-        Ok(if failed.borrow().is_some() {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        })
-    });
-    let unreadable = unreadable.map(|source| Error::Capture {
+    let mut sink = FollowSink::new(select, handle);
+    let source = engine::Source {
+        files: vec![args.file.clone()],
+        merge: true,
+    };
+    // follow needs the TCP stream, not DNS names
+    let mut outcomes = engine::run(&source, filter.as_ref(), true, &mut [&mut sink]);
+    let engine::FileOutcome { summary, error, .. } = outcomes.remove(0);
+    let unreadable = error.map(|source| Error::Capture {
         path: args.file.clone(),
         source,
     });
@@ -331,7 +339,8 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
     {
         return Err(e);
     }
-    follower.finish(&mut handle);
+    sink.finish();
+    let follower = sink.follower;
     let ends = follower.endpoints();
     if let Some(e) = failed.into_inner() {
         return Err(Error::io("writing output", e));

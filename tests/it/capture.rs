@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{have, netray, run};
+use crate::util::{have, json, netray, run};
 
 fn fixture(name: &str) -> String {
     format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -460,4 +460,131 @@ fn large_capture_in_order_and_count_stops() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 3000);
     assert!(text.lines().all(|l| l.contains("198.51.100.20.80 >")));
+}
+
+/// Splits a legacy little-endian pcap into two files, packets alternating.
+fn split_alternating(src: &Path, a: &Path, b: &Path) -> usize {
+    let bytes = std::fs::read(src).unwrap();
+    let (head, mut rest) = bytes.split_at(24);
+    let (mut fa, mut fb) = (head.to_vec(), head.to_vec());
+    let mut n = 0;
+    while rest.len() >= 16 {
+        let caplen = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
+        let (rec, more) = rest.split_at(16 + caplen);
+        if n % 2 == 0 { &mut fa } else { &mut fb }.extend_from_slice(rec);
+        rest = more;
+        n += 1;
+    }
+    std::fs::write(a, fa).unwrap();
+    std::fs::write(b, fb).unwrap();
+    n
+}
+
+#[test]
+fn stats_over_several_files_equals_stats_over_their_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("ring");
+    std::fs::create_dir(&parts).unwrap();
+    let (a, b) = (parts.join("a.pcap"), parts.join("b.pcap"));
+    let n = split_alternating(Path::new(&fixture("mix.pcap")), &a, &b);
+    assert!(n > 100);
+    let whole = json(&["stats", &fixture("mix.pcap")], 0);
+    let same = |v: &serde_json::Value, how: &str| {
+        for k in [
+            "packets",
+            "bytes",
+            "first",
+            "last",
+            "protocols",
+            "ip_conversations",
+            "tcp_conversations",
+            "udp_conversations",
+            "endpoints",
+            "tcp",
+            "arp",
+        ] {
+            assert_eq!(v[k], whole[k], "{how}: {k}");
+        }
+    };
+    let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let two = json(&["stats", pa, pb], 0);
+    same(&two, "two files");
+    assert_eq!(two["file"], "2 files");
+    // a folder, and a quoted pattern, are expanded
+    same(&json(&["stats", parts.to_str().unwrap()], 0), "a folder");
+    let pattern = format!("{}/*.pcap", parts.display());
+    same(&json(&["stats", &pattern], 0), "a pattern");
+    // one after the other: the same counts, only the order differs
+    let seq = json(&["stats", "--no-merge", pa, pb], 0);
+    assert_eq!(seq["packets"], whole["packets"]);
+    assert_eq!(
+        seq["tcp_conversations"].as_array().map(Vec::len),
+        whole["tcp_conversations"].as_array().map(Vec::len)
+    );
+    // a pattern that matches nothing is a usage error
+    let (code, _, err) = run(&["stats", &format!("{}/*.nothing", parts.display())], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("names no capture file"), "{err}");
+}
+
+#[test]
+fn a_bad_file_among_several_is_named_and_the_rest_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pcap");
+    std::fs::write(&bad, b"not a capture, just text\n").unwrap();
+    let mix = fixture("mix.pcap");
+    let whole = json(&["stats", &mix], 0);
+    let out = netray()
+        .args(["--json", "stats", bad.to_str().unwrap(), &mix])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["packets"], whole["packets"],
+        "the good file is counted whole"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.pcap: not a pcap or pcapng file"), "{err}");
+    // alone, the same file is the same error, and nothing else is printed
+    let (code, out, err) = run(&["stats", bad.to_str().unwrap()], "");
+    assert_eq!((code, out.as_str()), (4, ""), "{err}");
+}
+
+/// The worked example of docs/architecture.md ("Adding a consumer of
+/// packets"): a new sink beside stats, in one pass.
+#[test]
+fn a_new_sink_runs_beside_stats_in_one_pass() {
+    use netray::capture::engine::{self, Sink, Source};
+    use netray::capture::{Flow, Frame};
+    use netray::model::packet::Packet;
+
+    #[derive(Default)]
+    struct Syns(u64);
+
+    impl Sink for Syns {
+        fn packet(&mut self, p: &Packet, _frame: &Frame<'_>) -> std::io::Result<Flow> {
+            if p.tcp.as_ref().is_some_and(|t| t.flags & 0x002 != 0) {
+                self.0 += 1;
+            }
+            Ok(Flow::Continue)
+        }
+    }
+
+    let source = Source::expand(&[fixture("mix.pcap")], true).unwrap();
+    let (mut syns, mut stats) = (Syns::default(), netray::analysis::stats::Collector::new());
+    let outcomes = engine::run(&source, None, false, &mut [&mut syns, &mut stats]);
+    let report = stats.finish("mix", &engine::total(&outcomes));
+    // the same SYNs as decode's JSON shows
+    let out = netray()
+        .args(["--json", "decode", &fixture("mix.pcap")])
+        .output()
+        .unwrap();
+    let by_decode = crate::util::ndjson(&out.stdout)
+        .iter()
+        .filter(|p| p["tcp"]["flags"].as_u64().is_some_and(|f| f & 2 != 0))
+        .count() as u64;
+    assert!(syns.0 > 0);
+    assert_eq!(syns.0, by_decode);
+    assert_eq!(report.packets, outcomes[0].summary.packets);
 }
