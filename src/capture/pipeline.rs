@@ -84,12 +84,15 @@ pub trait Work: Send {
 
 /// Reads `input`, runs `make()`'s workers over batches on `workers`
 /// threads, and hands the output bytes to `sink` in file order, stopping
-/// after `limit` emitted packets.
+/// after `limit` emitted packets. `live` (a pipe, say
+/// `capture -w - | decode -`) hands every packet on as soon as its record
+/// has arrived, instead of batching for speed.
 ///
 /// # Errors
 /// Reading errors, and the sink's write errors (as `ReadError::Io`).
 pub fn run<W: Work, M: Fn() -> W + Sync>(
     input: impl Read + Send + 'static,
+    live: bool,
     workers: usize,
     skip: u64,
     limit: u64,
@@ -217,7 +220,9 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                 Ok(n) => n,
                 Err(e) => return Err(ReadError::Io(e)),
             };
-            if let Some(kind) = legacy_kind(&head[..got]) {
+            // a live input (a pipe) is not read in chunks: a chunk read
+            // would wait for packets that have not been captured yet
+            if let Some(kind) = legacy_kind(&head[..got]).filter(|_| !live) {
                 return read_legacy(input, &head, kind, skip, stop, recycle, |b| {
                     admit(&b);
                     work_tx.send(b).is_ok()
@@ -253,7 +258,8 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
                     end: batch.data.len(),
                 });
                 prev = Some(f.ts);
-                if batch.frames.len() == BATCH {
+                // live: each packet is handed on as soon as it is read
+                if batch.frames.len() == BATCH || live {
                     let next = recycle(batch.seq + 1, prev);
                     let mut full = std::mem::replace(&mut batch, next);
                     full.first = first_ts;

@@ -147,17 +147,15 @@ fn read_into(
     summary: &mut ReadSummary,
 ) -> Result<(), ReadError> {
     // pcap-parser decides the format from its first read: make sure that
-    // read holds the whole header even from a pipe
+    // read holds the whole file header even from a pipe, and no more (a
+    // live pipe must not wait for bytes that have not been captured yet)
     let mut input = input;
-    let mut head = vec![0u8; 4096];
-    let mut got = 0;
-    while got < head.len() {
-        match input.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
+    let mut head = vec![0u8; 12];
+    let mut got = fill_from(&mut input, &mut head)?;
+    if got == head.len() {
+        let want = header_length(&head);
+        head.resize(want, 0);
+        got += fill_from(&mut input, &mut head[got..])?;
     }
     head.truncate(got);
     if got == 0 {
@@ -344,6 +342,39 @@ fn read_into(
         }
     }
     Ok(())
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn fill_from(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// How many bytes the file header takes, from its first 12: a pcapng
+/// section header block's own length (bounded), or pcap's 24.
+fn header_length(first: &[u8]) -> usize {
+    let word = |i: usize, be: bool| {
+        let b = [first[i], first[i + 1], first[i + 2], first[i + 3]];
+        if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    if first.len() >= 12 && word(0, false) == 0x0A0D_0D0A {
+        let be = word(8, true) == 0x1A2B_3C4D;
+        (word(4, be) as usize).clamp(28, 64 << 10)
+    } else {
+        24
+    }
 }
 
 /// The file ends inside the record at `consumed`: a truncation, unless

@@ -139,6 +139,16 @@ impl<W: Write> CaptureWriter<W> {
         Ok(())
     }
 
+    /// Pushes what is buffered to the output (after each packet when the
+    /// output is a pipe: `capture -w - | decode -` shows packets live, as
+    /// `tcpdump -U -w -` does).
+    ///
+    /// # Errors
+    /// Flush failures.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and hands back the writer.
     ///
     /// # Errors

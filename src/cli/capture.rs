@@ -105,6 +105,14 @@ pub(super) fn time_mode(t: TimeArg) -> TimeMode {
     }
 }
 
+/// Whether stdin is a regular file (`decode - < file.pcap`), which is read
+/// in fast batches; a pipe or a terminal is read live.
+fn stdin_is_a_file() -> bool {
+    use nix::sys::stat::{fstat, SFlag};
+    fstat(io::stdin())
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG)
+}
+
 /// Compiles `-f`; a syntax error is a usage error naming the column.
 pub(super) fn compile(filter: Option<&String>) -> Result<Option<Filter>> {
     filter
@@ -130,14 +138,21 @@ pub(super) fn decode(args: &DecodeArgs, opts: &Options, out: &mut dyn Write) -> 
         writer: PacketWriter::new(time_mode(args.time)),
         json: packet_json::JsonWriter::default(),
     };
-    let mut sink = |b: &[u8]| out.write_all(b);
-    let summary =
-        pipeline::run(input, workers, args.skip, limit, make, &mut sink).map_err(|source| {
-            Error::Capture {
-                path: args.file.clone(),
-                source,
-            }
-        })?;
+    // stdin from a pipe (capture -w - | decode -): each packet as it comes
+    let live = args.file == "-" && !stdin_is_a_file();
+    let mut sink = |b: &[u8]| {
+        out.write_all(b)?;
+        if live {
+            out.flush()?;
+        }
+        Ok(())
+    };
+    let summary = pipeline::run(input, live, workers, args.skip, limit, make, &mut sink).map_err(
+        |source| Error::Capture {
+            path: args.file.clone(),
+            source,
+        },
+    )?;
     out.flush().map_err(|e| Error::io("writing output", e))?;
     check_truncated(&args.file, &summary, args.strict)?;
     Ok(0)

@@ -112,8 +112,12 @@ pub(super) fn capture(args: &CaptureArgs, opts: &Options, out: &mut dyn Write) -
         if filter.as_ref().is_some_and(|f| !f.matches(&packet)) {
             return Ok(false);
         }
-        if let Some((_, w)) = &mut file {
+        if let Some((path, w)) = &mut file {
             w.write(frame.ts, frame.data)?;
+            // to stdout, each packet goes out as it comes (tcpdump -U)
+            if *path == "-" {
+                w.flush()?;
+            }
         }
         if print {
             line.clear();

@@ -588,3 +588,65 @@ fn a_new_sink_runs_beside_stats_in_one_pass() {
     assert_eq!(syns.0, by_decode);
     assert_eq!(report.packets, outcomes[0].summary.packets);
 }
+
+/// `capture -i lo -w - | decode -` is live: in a private network namespace
+/// (only `lo`), UDP datagrams are sent one by one and each decoded line
+/// must arrive within a second of its datagram.
+#[test]
+#[ignore = "needs root: a network namespace (unshare -n)"]
+fn a_capture_piped_into_decode_shows_each_packet_as_it_comes() {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    assert!(crate::netns::is_root());
+    let bin = assert_cmd::cargo::cargo_bin!("netray");
+    let script = format!(
+        r#"ip link set lo up
+"{bin}" capture -i lo -w - -c 3 -f 'udp and dst port 9' 2>/dev/null | "{bin}" decode - &
+sleep 1.5
+for i in 1 2 3; do echo "sent $i"; echo ping$i > /dev/udp/127.0.0.1/9; sleep 0.8; done
+wait"#,
+        bin = bin.display()
+    );
+    let mut child = std::process::Command::new("unshare")
+        .args(["-n", "bash", "-c", &script])
+        .env("RUST_BACKTRACE", "0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut sent: Vec<Instant> = Vec::new();
+    let mut shown: Vec<(Instant, String)> = Vec::new();
+    let end = Instant::now() + Duration::from_secs(20);
+    while shown.len() < 3 && Instant::now() < end {
+        let Ok((at, line)) = rx.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        if line.starts_with("sent ") {
+            sent.push(at);
+        } else if line.contains("127.0.0.1") {
+            shown.push((at, line));
+        }
+    }
+    drop(child.kill());
+    drop(child.wait());
+    assert_eq!(shown.len(), 3, "decoded lines: {shown:?}");
+    for (i, (at, line)) in shown.iter().enumerate() {
+        let lag = at.duration_since(sent[i]);
+        assert!(
+            lag < Duration::from_secs(1),
+            "packet {} shown {lag:?} after it was sent: {line}",
+            i + 1
+        );
+    }
+}
