@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
-use super::reader::{read_frames, Flow, Frame, ReadError, ReadSummary, Timestamp};
+use super::reader::{read_frames, read_full, Flow, Frame, ReadError, ReadSummary, Timestamp};
 
 /// Packets per batch.
 const BATCH: usize = 2048;
@@ -285,20 +285,6 @@ pub fn run<W: Work, M: Fn() -> W + Sync>(
         written?;
         Ok(summary)
     })
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match input.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// A legacy pcap header's byte order and resolution.

@@ -151,11 +151,11 @@ fn read_into(
     // live pipe must not wait for bytes that have not been captured yet)
     let mut input = input;
     let mut head = vec![0u8; 12];
-    let mut got = fill_from(&mut input, &mut head)?;
+    let mut got = read_full(&mut input, &mut head)?;
     if got == head.len() {
         let want = header_length(&head);
         head.resize(want, 0);
-        got += fill_from(&mut input, &mut head[got..])?;
+        got += read_full(&mut input, &mut head[got..])?;
     }
     head.truncate(got);
     if got == 0 {
@@ -345,7 +345,7 @@ fn read_into(
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-fn fill_from(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match input.read(&mut buf[got..]) {
@@ -361,17 +361,9 @@ fn fill_from(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// How many bytes the file header takes, from its first 12: a pcapng
 /// section header block's own length (bounded), or pcap's 24.
 fn header_length(first: &[u8]) -> usize {
-    let word = |i: usize, be: bool| {
-        let b = [first[i], first[i + 1], first[i + 2], first[i + 3]];
-        if be {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        }
-    };
-    if first.len() >= 12 && word(0, false) == 0x0A0D_0D0A {
-        let be = word(8, true) == 0x1A2B_3C4D;
-        (word(4, be) as usize).clamp(28, 64 << 10)
+    if word_at(first, 0, false) == Some(0x0A0D_0D0A) {
+        let be = word_at(first, 8, true) == Some(0x1A2B_3C4D);
+        word_at(first, 4, be).map_or(28, |l| (l as usize).clamp(28, 64 << 10))
     } else {
         24
     }
@@ -428,6 +420,16 @@ fn stamp(iface: &Iface, base_secs: i64, ticks: u64) -> Timestamp {
     }
 }
 
+/// The 32-bit word at `i`, in the file's byte order (None past the end).
+fn word_at(at: &[u8], i: usize, big_endian: bool) -> Option<u32> {
+    let b: [u8; 4] = at.get(i..i.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}
+
 /// What the bytes at a record that cannot be read whole say about it: a
 /// length no record may have is corruption (in words, for the user);
 /// anything else is a record the file cuts short (`None`).
@@ -436,14 +438,7 @@ pub(crate) fn impossible_record(
     format: Option<Format>,
     big_endian: bool,
 ) -> Option<String> {
-    let word = |i: usize| -> Option<u32> {
-        let b: [u8; 4] = at.get(i..i + 4)?.try_into().ok()?;
-        Some(if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
+    let word = |i: usize| word_at(at, i, big_endian);
     match format {
         Some(Format::Pcap) => {
             let caplen = word(8)?;
@@ -480,14 +475,7 @@ fn describe_unreadable(at: &[u8], format: Option<Format>, big_endian: bool) -> S
     if let Some(why) = impossible_record(at, format, big_endian) {
         return why;
     }
-    let word = |i: usize| -> Option<u32> {
-        let b: [u8; 4] = at.get(i..i + 4)?.try_into().ok()?;
-        Some(if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
+    let word = |i: usize| word_at(at, i, big_endian);
     match (format, word(0), word(4)) {
         (Some(Format::Pcapng), Some(kind), Some(len)) => {
             let trailer = word(len as usize - 4);

@@ -364,36 +364,30 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
         w.flush()
             .map_err(|e| Error::io("writing the raw stream", e))?;
     }
-    if let Some(e) = unreadable {
-        // the stream as far as the file could be read, then the error
-        if let (Some((client, server)), Format::Human, None) =
-            (follower.endpoints(), opts.format, &raw)
-        {
+    // the closing line, for people: also after an unreadable record, for
+    // the stream as far as the file could be read (then the error)
+    let closing = |out: &mut dyn Write| -> Result<()> {
+        if let (Some((client, server)), Format::Human, None) = (ends, opts.format, &raw) {
             FollowText::summary(
                 follower.packets,
                 &endpoint_text(client),
                 &endpoint_text(server),
                 sent,
-                &mut *out,
+                out,
             )
             .map_err(|e| Error::io("writing output", e))?;
         }
+        Ok(())
+    };
+    if let Some(e) = unreadable {
+        closing(&mut *out)?;
         return Err(e);
     }
     check_truncated(&args.file, &summary, args.strict)?;
-    let Some((client, server)) = ends else {
+    if ends.is_none() {
         output::warn(&format!("{}: no such TCP stream", args.file));
         return Ok(EXIT_NEGATIVE);
-    };
-    if opts.format == Format::Human && raw.is_none() {
-        FollowText::summary(
-            follower.packets,
-            &endpoint_text(client),
-            &endpoint_text(server),
-            sent,
-            &mut *out,
-        )
-        .map_err(|e| Error::io("writing output", e))?;
     }
+    closing(&mut *out)?;
     Ok(0)
 }
