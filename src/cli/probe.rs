@@ -142,7 +142,7 @@ pub(super) fn serve(cmd: ServeCmd, opts: &Options, out: &mut dyn Write) -> Resul
             Format::Human => {
                 if let Some(line) = event_line(e) {
                     if !opts.quiet || matches!(e, Event::Listening { .. }) {
-                        eprintln!("{line}");
+                        output::note(&line);
                     }
                 }
                 Ok(())
@@ -295,17 +295,19 @@ fn prompt(
         Transport::Tcp => Peer::Tcp(Session::connect(addr, timeout)?),
         Transport::Udp => Peer::Udp,
     };
-    eprintln!("connected to {addr}; type a message, Ctrl-D to end");
+    output::note(&format!(
+        "connected to {addr}; type a message, Ctrl-D to end"
+    ));
     let stdin = io::stdin();
     loop {
-        eprint!("> ");
+        output::prompt("> ");
         let mut line = String::new();
         let n = stdin
             .lock()
             .read_line(&mut line)
             .map_err(|e| Error::io("reading stdin", e))?;
         if n == 0 {
-            eprintln!();
+            output::note("");
             return Ok(0);
         }
         let msg = line.trim_end_matches(['\r', '\n']);
@@ -317,16 +319,16 @@ fn prompt(
             Peer::Tcp(s) => match s.exchange(format!("{msg}\n").as_bytes())? {
                 Some(r) => Some(r),
                 None => {
-                    eprintln!("{addr} closed the connection");
+                    output::note(&format!("{addr} closed the connection"));
                     return Ok(0);
                 }
             },
             Peer::Udp => client::udp_once(addr, msg.as_bytes(), timeout)?,
         };
         match reply {
-            Some(r) if r.is_empty() => eprintln!("(no reply)"),
+            Some(r) if r.is_empty() => output::note("(no reply)"),
             Some(r) => show_reply(&r, out)?,
-            None => eprintln!("(no reply within {:.1} s)", timeout.as_secs_f64()),
+            None => output::note(&format!("(no reply within {:.1} s)", timeout.as_secs_f64())),
         }
     }
 }

@@ -129,6 +129,20 @@ pub fn warn(message: &str) {
     let _ = writeln!(io::stderr(), "netray: {}", safe::esc_lines(message));
 }
 
+/// A line for the person at the terminal on stderr, without the `netray:`
+/// prefix (server logs, the client's prompt loop), escaped for the
+/// terminal.
+pub fn note(line: &str) {
+    let _ = writeln!(io::stderr(), "{}", safe::esc_lines(line));
+}
+
+/// A prompt on stderr, without a line break.
+pub fn prompt(text: &str) {
+    let mut e = io::stderr();
+    let _ = write!(e, "{text}");
+    let _ = e.flush();
+}
+
 /// A progress bar on stderr, only for people watching a terminal (not
 /// with --json or -q, not into a pipe).
 pub fn progress(opts: &Options, len: u64, template: &str) -> Option<indicatif::ProgressBar> {

@@ -8,6 +8,12 @@
 //!   installs them).
 //! - `link`: iface, route and live capture; the real thing runs in a
 //!   namespace LAN built by `netns` (root only, ignored otherwise).
+//! - `capture`, `conformance`: decode, stats, follow and the capture
+//!   engine on fixtures and made captures, and against tshark.
+//! - `arp`, `dns` (with `dnsfake`), `probe`, `scan`: each domain's commands.
+//! - `attack`: the standing attack suite (docs/security.md): hostile
+//!   clients, captures and DNS servers.
+//! - `invariants`: the architecture's rules checked on the source.
 
 mod arp;
 mod attack;
@@ -16,6 +22,7 @@ mod cli;
 mod conformance;
 mod dns;
 mod dnsfake;
+mod invariants;
 mod link;
 mod netns;
 mod peers;
