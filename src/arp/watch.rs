@@ -58,8 +58,7 @@ pub struct Alert {
     pub ip: Ipv4Addr,
     /// The MAC that claims it now.
     pub mac: String,
-    /// The MAC it had before (changes, baseline).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The MAC it had before (changes, baseline; null for other events).
     pub previous_mac: Option<String>,
     /// The packet and the history, in words.
     pub evidence: String,

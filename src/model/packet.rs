@@ -395,19 +395,14 @@ pub struct Ipv6Ext {
     /// Length in bytes.
     pub len: usize,
     /// Fragment offset in bytes (fragment header).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frag_offset: Option<u16>,
     /// More fragments (fragment header).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub more: Option<bool>,
     /// Identification (fragment header).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ident: Option<u32>,
     /// Routing type (routing header).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub routing_type: Option<u8>,
     /// Segments left (routing header).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub segments_left: Option<u8>,
 }
 

@@ -33,6 +33,15 @@ impl J<'_> {
         self.key(k);
         push_u64(self.o, v);
     }
+    /// A number, or `null` for a field that does not apply.
+    #[inline]
+    fn num_or_null(&mut self, k: &str, v: Option<u64>) {
+        self.key(k);
+        match v {
+            Some(v) => push_u64(self.o, v),
+            None => self.o.extend_from_slice(b"null"),
+        }
+    }
     #[inline]
     fn boolean(&mut self, k: &str, v: bool) {
         self.key(k);
@@ -256,21 +265,18 @@ fn write_with(p: &Packet, date_time: &str, o: &mut Vec<u8>) {
                     m.raw_str("kind", e.kind);
                     m.num("next_header", u64::from(e.next_header));
                     m.num("len", e.len as u64);
-                    if let Some(v) = e.frag_offset {
-                        m.num("frag_offset", u64::from(v));
+                    // every key on every entry: null where it does not apply
+                    m.num_or_null("frag_offset", e.frag_offset.map(u64::from));
+                    match e.more {
+                        Some(v) => m.boolean("more", v),
+                        None => {
+                            m.key("more");
+                            m.o.extend_from_slice(b"null");
+                        }
                     }
-                    if let Some(v) = e.more {
-                        m.boolean("more", v);
-                    }
-                    if let Some(v) = e.ident {
-                        m.num("ident", u64::from(v));
-                    }
-                    if let Some(v) = e.routing_type {
-                        m.num("routing_type", u64::from(v));
-                    }
-                    if let Some(v) = e.segments_left {
-                        m.num("segments_left", u64::from(v));
-                    }
+                    m.num_or_null("ident", e.ident.map(u64::from));
+                    m.num_or_null("routing_type", e.routing_type.map(u64::from));
+                    m.num_or_null("segments_left", e.segments_left.map(u64::from));
                 });
             }
         }

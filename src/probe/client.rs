@@ -326,8 +326,7 @@ pub struct ExecResult {
     pub args: Vec<String>,
     /// Its exit code (none when a signal ended it).
     pub exit_code: Option<i32>,
-    /// The signal that ended it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The signal that ended it (null when it exited).
     pub signal: Option<i32>,
     /// Whether the server cut its output at its cap.
     pub truncated: bool,
