@@ -174,7 +174,7 @@ fn reply_view(a: &Answer) -> Reply {
     Reply {
         mac: String::from_utf8_lossy(&crate::model::text::mac_text(&a.mac)).into_owned(),
         vendor: crate::oui::vendor(a.mac),
-        rtt_ms: a.rtt.as_secs_f64() * 1000.0,
+        rtt_ms: crate::model::ms(a.rtt),
     }
 }
 
@@ -428,7 +428,7 @@ fn scan(
         targets: targets.len() as u64,
         sent,
         found: hosts.len() as u64,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: crate::model::secs(start.elapsed()),
         ipv6_prefix: false,
     };
     emit_sweep(&hosts, &summary, opts, out)
@@ -580,7 +580,7 @@ fn scan_v6(
         targets: count,
         sent: count,
         found: hosts.len() as u64,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: crate::model::secs(start.elapsed()),
         ipv6_prefix: true,
     };
     emit_sweep(&hosts, &summary, opts, out)
@@ -624,7 +624,7 @@ fn check(
                 mac: String::from_utf8_lossy(&crate::model::text::mac_text(&c.mac)).into_owned(),
                 vendor: crate::oui::vendor(c.mac),
                 how: c.how,
-                after_ms: c.after.as_secs_f64() * 1000.0,
+                after_ms: crate::model::ms(c.after),
             })
             .collect(),
     };

@@ -180,7 +180,7 @@ pub async fn lookup(
     let mut results: Vec<Option<TypeResult>> = vec![None; types.len()];
     while let Some(j) = set.join_next().await {
         let Ok((i, t, res, took)) = j else { continue };
-        let ms = took.as_secs_f64() * 1e3;
+        let ms = crate::model::ms(took);
         let tr = match res {
             Ok(l) => TypeResult {
                 qtype: t.to_string(),
@@ -280,6 +280,6 @@ pub async fn lookup(
         servers,
         results,
         system,
-        ms: t0.elapsed().as_secs_f64() * 1e3,
+        ms: crate::model::ms(t0.elapsed()),
     })
 }

@@ -420,7 +420,7 @@ async fn ask_one(
         let mut st = base(transport);
         match r {
             Ok(m) => {
-                st.rtt_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
+                st.rtt_ms = Some(crate::model::ms(t0.elapsed()));
                 st.rcode = Some(m.metadata.response_code.to_string());
                 st.flags = flags(&m);
                 if m.metadata.truncation && !use_tcp {
@@ -880,7 +880,7 @@ pub async fn trace(name: &str, qtype: RecordType, opts: &Options) -> Trace {
         result,
         answers,
         error,
-        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+        elapsed_ms: crate::model::ms(t0.elapsed()),
     }
 }
 

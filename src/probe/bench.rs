@@ -158,7 +158,7 @@ pub fn run(
             || now >= end
             || workers.iter().all(std::thread::JoinHandle::is_finished);
         if now >= tick || finished {
-            let t = now.duration_since(start).as_secs_f64();
+            let t = crate::model::secs(now.duration_since(start));
             let bytes = counters.bytes.load(Ordering::Relaxed);
             let trips = counters.trips.load(Ordering::Relaxed);
             if t > last.0 + 1e-3 {
@@ -196,9 +196,14 @@ pub fn run(
         let (bytes, at) = *confirmed
             .lock()
             .map_err(|_| Error::Protocol("lock".into()))?;
-        Interval::new(0.0, at.duration_since(start).as_secs_f64(), bytes, None)
+        Interval::new(
+            0.0,
+            crate::model::secs(at.duration_since(start)),
+            bytes,
+            None,
+        )
     } else {
-        let t = start.elapsed().as_secs_f64().min(last.0.max(1e-9));
+        let t = crate::model::secs(start.elapsed()).min(last.0.max(1e-9));
         Interval::new(
             0.0,
             t,

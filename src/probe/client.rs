@@ -498,7 +498,7 @@ fn transfer(
     sha256: String,
     start: Instant,
 ) -> Transfer {
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = crate::model::secs(start.elapsed());
     Transfer {
         op,
         name: name.to_owned(),

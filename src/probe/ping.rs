@@ -2,6 +2,7 @@
 //! sequence numbers, so loss, duplicates and reordering show), and frame
 //! `ping` round trips; min/avg/max/mdev and loss at the end.
 
+use crate::model::ms;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,10 +135,6 @@ impl Report {
         }
         self
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// Runs the probes. `on_reply` sees each outcome as it happens (for live

@@ -188,7 +188,7 @@ pub async fn serve(
     }
     summary.bytes_in = st.bytes_in.load(Ordering::Relaxed);
     summary.bytes_out = st.bytes_out.load(Ordering::Relaxed);
-    summary.seconds = started.elapsed().as_secs_f64();
+    summary.seconds = crate::model::secs(started.elapsed());
     Ok(summary)
 }
 
@@ -320,7 +320,7 @@ async fn connection(
         bytes_in: conn.bytes_in,
         bytes_out: conn.bytes_out,
         frames,
-        duration_ms: start.elapsed().as_secs_f64() * 1e3,
+        duration_ms: crate::model::ms(start.elapsed()),
         end: end.to_string(),
     }));
 }

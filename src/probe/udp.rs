@@ -103,6 +103,6 @@ pub async fn serve(
     }
     s.datagrams = Some(datagrams);
     s.oversized = Some(oversized);
-    s.seconds = started.elapsed().as_secs_f64();
+    s.seconds = crate::model::secs(started.elapsed());
     Ok(s)
 }
