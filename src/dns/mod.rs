@@ -7,6 +7,35 @@ pub mod trace;
 use hickory_proto::rr::Record;
 use serde::Serialize;
 
+/// A response code as its RFC mnemonic in lower case (`noerror`,
+/// `nxdomain`, `refused`, ...): the one spelling of `lookup`'s `status`
+/// and `trace`'s `rcode`.
+pub fn rcode_mnemonic(code: hickory_proto::op::ResponseCode) -> String {
+    use hickory_proto::op::ResponseCode as R;
+    match code {
+        R::NoError => "noerror".into(),
+        R::FormErr => "formerr".into(),
+        R::ServFail => "servfail".into(),
+        R::NXDomain => "nxdomain".into(),
+        R::NotImp => "notimp".into(),
+        R::Refused => "refused".into(),
+        R::YXDomain => "yxdomain".into(),
+        R::YXRRSet => "yxrrset".into(),
+        R::NXRRSet => "nxrrset".into(),
+        R::NotAuth => "notauth".into(),
+        R::NotZone => "notzone".into(),
+        R::BADVERS | R::BADSIG => "badvers".into(),
+        R::BADKEY => "badkey".into(),
+        R::BADTIME => "badtime".into(),
+        R::BADMODE => "badmode".into(),
+        R::BADNAME => "badname".into(),
+        R::BADALG => "badalg".into(),
+        R::BADTRUNC => "badtrunc".into(),
+        R::BADCOOKIE => "badcookie".into(),
+        R::Unknown(n) => format!("rcode{n}"),
+    }
+}
+
 /// A resource record as text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordView {

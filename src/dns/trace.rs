@@ -359,14 +359,14 @@ pub async fn probe_server(
             match ask_tcp(server, &wire, id, timeout).await {
                 Ok(m) => format!(
                     "{server} truncated its UDP answer, then answered over TCP with {}",
-                    m.metadata.response_code
+                    super::rcode_mnemonic(m.metadata.response_code)
                 ),
                 Err(e) => format!("{server} truncated its UDP answer; then over TCP it {e}"),
             }
         }
         Ok(m) => format!(
             "{server} answered over {first} with {} and {} records",
-            m.metadata.response_code,
+            super::rcode_mnemonic(m.metadata.response_code),
             m.answers.len()
         ),
         Err(e) => format!("{server} over {first}: {e}"),
@@ -421,7 +421,7 @@ async fn ask_one(
         match r {
             Ok(m) => {
                 st.rtt_ms = Some(crate::model::ms(t0.elapsed()));
-                st.rcode = Some(m.metadata.response_code.to_string());
+                st.rcode = Some(super::rcode_mnemonic(m.metadata.response_code));
                 st.flags = flags(&m);
                 if m.metadata.truncation && !use_tcp {
                     st.outcome = "truncated";

@@ -166,7 +166,7 @@ fn trace_passes_lame_and_dead_servers() {
     let steps = v["steps"].as_array().unwrap();
     assert_eq!(steps[2]["outcome"], "lame");
     assert_eq!(steps[2]["server"], "ns1.lame.com.");
-    assert_eq!(steps[2]["rcode"], "Query Refused");
+    assert_eq!(steps[2]["rcode"], "refused");
     assert_eq!(steps[3]["outcome"], "answer");
     assert_eq!(steps[3]["server"], "ns2.lame.com.");
     // the dead server costs the hedge delay, not the 2 s timeout
