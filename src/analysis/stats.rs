@@ -359,21 +359,16 @@ impl Collector {
         });
         let mut arp = self.arp;
         arp.ips = self.arp_macs.len() as u64;
-        let mut dup: Vec<String> = self
+        let mut dup: Vec<crate::model::stats::SeveralMacs> = self
             .arp_macs
             .iter()
             .filter(|(_, m)| m.len() > 1)
-            .map(|(ip, m)| {
-                format!(
-                    "{ip} ({})",
-                    m.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .map(|(ip, m)| crate::model::stats::SeveralMacs {
+                ip: *ip,
+                macs: m.iter().map(ToString::to_string).collect(),
             })
             .collect();
-        dup.sort();
+        dup.sort_by_key(|d| d.ip);
         arp.ips_with_several_macs = dup;
         Stats {
             file: file.to_string(),
@@ -423,5 +418,50 @@ fn tcp_state(c: &Conv) -> &'static str {
         "handshake-incomplete"
     } else {
         "no-handshake-seen"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{decode, Frame, ReadSummary, Timestamp};
+
+    fn arp_reply(ip: [u8; 4], mac: [u8; 6]) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2]);
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&[192, 0, 2, 99]);
+        f
+    }
+
+    #[test]
+    fn an_address_with_several_macs_is_listed_as_data() {
+        let mut c = Collector::new();
+        let frames = [
+            arp_reply([192, 0, 2, 7], [2, 0, 0, 0, 0, 1]),
+            arp_reply([192, 0, 2, 7], [2, 0, 0, 0, 0, 2]),
+            arp_reply([192, 0, 2, 8], [2, 0, 0, 0, 0, 3]),
+        ];
+        for (i, data) in frames.iter().enumerate() {
+            let f = Frame {
+                n: i as u64 + 1,
+                ts: Timestamp::default(),
+                linktype: 1,
+                iface: None,
+                len: data.len() as u32,
+                data,
+            };
+            c.add(&decode(&f));
+        }
+        let s = c.finish("t", &ReadSummary::default());
+        assert_eq!(s.arp.ips, 2);
+        let v = serde_json::to_value(&s.arp.ips_with_several_macs).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([{"ip": "192.0.2.7", "macs": ["02:00:00:00:00:01", "02:00:00:00:00:02"]}])
+        );
     }
 }

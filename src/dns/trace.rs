@@ -118,8 +118,8 @@ pub struct Step {
     pub referral_zone: Option<String>,
     /// The NS names (referrals).
     pub referral: Vec<String>,
-    /// Glue: `name address` (referrals).
-    pub glue: Vec<String>,
+    /// Glue: the addresses the referral gave for its NS names.
+    pub glue: Vec<Glue>,
     /// Answer records.
     pub answers: Vec<RecordView>,
     /// The SOA of a negative answer.
@@ -371,6 +371,15 @@ pub async fn probe_server(
         ),
         Err(e) => format!("{server} over {first}: {e}"),
     }
+}
+
+/// One glue record of a referral: an NS name and an address for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Glue {
+    /// The NS name.
+    pub name: String,
+    /// One of its addresses.
+    pub address: IpAddr,
 }
 
 /// What one server gave: its steps, its final message if any, and else
@@ -827,7 +836,12 @@ fn describe(st: &mut Step, v: &Verdict) {
             st.referral = ns.iter().map(|(n, _)| n.to_string()).collect();
             st.glue = ns
                 .iter()
-                .flat_map(|(n, ips)| ips.iter().map(move |ip| format!("{n} {ip}")))
+                .flat_map(|(n, ips)| {
+                    ips.iter().map(move |ip| Glue {
+                        name: n.to_string(),
+                        address: *ip,
+                    })
+                })
                 .collect();
             if st.glue.is_empty() {
                 st.note = Some("no glue: the NS names are resolved first".into());

@@ -133,5 +133,14 @@ pub struct ArpSummary {
     /// Distinct IP addresses that answered or announced.
     pub ips: u64,
     /// IPs seen with more than one MAC.
-    pub ips_with_several_macs: Vec<String>,
+    pub ips_with_several_macs: Vec<SeveralMacs>,
+}
+
+/// An IP address announced by more than one MAC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeveralMacs {
+    /// The address.
+    pub ip: std::net::IpAddr,
+    /// Every MAC that announced it, in the order seen.
+    pub macs: Vec<String>,
 }

@@ -115,7 +115,12 @@ fn step_line(s: &Step, opts: &Options) -> String {
             let glue = if s.glue.is_empty() {
                 "no glue".to_string()
             } else {
-                format!("glue {}", Esc(&s.glue.join(", ")))
+                let list: Vec<String> = s
+                    .glue
+                    .iter()
+                    .map(|g| format!("{} {}", g.name, g.address))
+                    .collect();
+                format!("glue {}", Esc(&list.join(", ")))
             };
             format!(
                 "referral to {} NS {} ({glue})",

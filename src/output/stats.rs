@@ -207,11 +207,8 @@ impl Render for StatsView<'_> {
                 a.requests, a.replies, a.gratuitous, a.ips
             )?;
             for d in &a.ips_with_several_macs {
-                writeln!(
-                    w,
-                    "  {}",
-                    paint(opts.color, Paint::Yellow, &format!("several MACs for {d}"))
-                )?;
+                let t = format!("several MACs for {} ({})", d.ip, d.macs.join(", "));
+                writeln!(w, "  {}", paint(opts.color, Paint::Yellow, &t))?;
             }
         }
         Ok(())

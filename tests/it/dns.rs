@@ -79,7 +79,10 @@ fn trace_walks_delegations_with_and_without_glue() {
         ])
     );
     assert_eq!(v["steps"][1]["referral"][0], "ns1.example.com.");
-    assert_eq!(v["steps"][1]["glue"][0], "ns1.example.com. 127.0.0.5");
+    assert_eq!(
+        v["steps"][1]["glue"][0],
+        serde_json::json!({"name": "ns1.example.com.", "address": "127.0.0.5"})
+    );
     assert_eq!(v["steps"][2]["flags"][0], "aa");
     assert!(v["steps"][2]["rtt_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(answers(&v), vec!["www.example.com. A 192.0.2.80"]);
