@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::files::DIRECT_ALIGN;
 use super::io::{Conn, End, CHUNK};
-use super::server::State;
+use super::state::State;
 use crate::wire::frame::{ErrorCode, FrameError, Header};
 
 /// A connection of the TCP server.

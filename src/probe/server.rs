@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::files::Root;
 use super::io::{Conn, End, Pace};
+use super::state::State;
 use super::{Event, Limits, Mode, Summary};
 use crate::wire::frame::{ErrorCode, FrameError};
 use crate::{Error, Result};
@@ -35,20 +36,6 @@ pub struct TcpConfig {
     pub allow_exec: Vec<String>,
     /// Limits.
     pub limits: Limits,
-}
-
-/// What every connection task shares.
-#[derive(Debug)]
-pub struct State {
-    /// Limits.
-    pub limits: Limits,
-    /// The file root, resolved once.
-    pub root: Option<Arc<Root>>,
-    /// Commands `exec` may run.
-    pub allow_exec: Vec<String>,
-    mode: Mode,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
 }
 
 /// Opens the listening socket (SO_REUSEADDR, the backlog asked for).
