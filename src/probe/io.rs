@@ -28,6 +28,9 @@ pub enum End {
     SlowHeader(Duration),
     /// A body arrived slower than the minimum rate (bytes per second).
     SlowBody(u64),
+    /// The server was full and this connection had waited longest for a
+    /// header: closed to make room for a newcomer.
+    Evicted,
     /// The server is shutting down.
     Shutdown,
     /// A frame the server could not make sense of (answered with `error`).
@@ -44,6 +47,9 @@ impl fmt::Display for End {
             End::Idle => f.write_str("idle timeout"),
             End::SlowHeader(d) => write!(f, "header not complete within {} s", d.as_secs_f64()),
             End::SlowBody(rate) => write!(f, "body slower than {rate} bytes/s"),
+            End::Evicted => f.write_str(
+                "closed to make room: the server was full and it waited longest for a header",
+            ),
             End::Shutdown => f.write_str("shutdown"),
             End::Protocol(e) => write!(f, "protocol error: {e}"),
             End::Io(e) if e.kind() == io::ErrorKind::ConnectionReset => f.write_str("reset"),

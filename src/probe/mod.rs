@@ -18,7 +18,7 @@ mod io;
 mod ops;
 pub mod ping;
 pub mod server;
-mod state;
+pub mod state;
 pub mod udp;
 
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::files::DIRECT_ALIGN;
 use super::io::{Conn, End, CHUNK};
-use super::state::State;
+use super::state::{Place, State};
 use crate::wire::frame::{ErrorCode, FrameError, Header};
 
 /// A connection of the TCP server.
@@ -30,11 +30,19 @@ const SMALL: u64 = 64 << 10;
 pub async fn serve(
     conn: &mut TcpConn,
     st: &Arc<State>,
+    place: &Place,
     shutdown: &mut watch::Receiver<bool>,
 ) -> (End, u64) {
     let mut frames = 0;
     loop {
-        let h = match conn.next_header(st.limits.max_header, shutdown).await {
+        // while it waits for a header, a full server may ring it to make room
+        place.waiting();
+        let next = tokio::select! {
+            r = conn.next_header(st.limits.max_header, shutdown) => r,
+            () = place.kick.notified() => Err(End::Evicted),
+        };
+        place.working();
+        let h = match next {
             Ok(Some(h)) => h,
             Ok(None) if *shutdown.borrow() => return (End::Shutdown, frames),
             Ok(None) => return (End::Eof, frames),

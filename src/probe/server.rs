@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::files::Root;
 use super::io::{Conn, End, Pace};
-use super::state::State;
+use super::state::{Place, Places, State};
 use super::{Event, Limits, Mode, Summary};
 use crate::wire::frame::{ErrorCode, FrameError};
 use crate::{Error, Result};
@@ -106,6 +106,9 @@ pub async fn serve(
     let started = Instant::now();
     let slots = Arc::new(Semaphore::new(cfg.limits.max_conns));
     let per_addr = PerAddr::new(cfg.limits.max_per_addr);
+    let places = Arc::new(Places::new());
+    // newcomers that waited for an evicted connection's slot in vain
+    let late_busy = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
     let mut summary = Summary::default();
     loop {
@@ -136,24 +139,46 @@ pub async fn serve(
             }
             continue;
         };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            summary.busy += 1;
-            drop(events.send(Event::Busy { peer }));
-            if st.mode == Mode::Frame {
-                let why = format!(
-                    "the server is at its limit of {} connections; try again later",
-                    st.limits.max_conns
-                );
-                tasks.spawn(busy(stream, why));
+        let full_why = || {
+            format!(
+                "the server is at its limit of {} connections; try again later",
+                st.limits.max_conns
+            )
+        };
+        let permit = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(p) => Some(p),
+            // full: the connection that has waited longest for a header
+            // (a second at least) makes room, so a peer that holds slots
+            // without sending requests cannot lock others out
+            Err(_) if st.mode == Mode::Frame && places.evict_oldest_waiting(EVICT_AFTER) => None,
+            Err(_) => {
+                summary.busy += 1;
+                drop(events.send(Event::Busy { peer }));
+                if st.mode == Mode::Frame {
+                    tasks.spawn(busy(stream, full_why()));
+                }
+                continue;
             }
-            continue;
         };
         summary.connections += 1;
-        let st = Arc::clone(&st);
-        let events = events.clone();
-        let shutdown = shutdown.clone();
+        let (st, events, shutdown) = (Arc::clone(&st), events.clone(), shutdown.clone());
+        let (slots, place, late_busy) = (Arc::clone(&slots), places.add(), Arc::clone(&late_busy));
+        let why = full_why();
         tasks.spawn(async move {
-            connection(stream, peer, st, shutdown, events).await;
+            let permit = match permit {
+                Some(p) => p,
+                // the evicted connection gives its slot back as it closes
+                None => match tokio::time::timeout(EVICT_WAIT, slots.acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        late_busy.fetch_add(1, Ordering::Relaxed);
+                        drop(events.send(Event::Busy { peer }));
+                        busy(stream, why).await;
+                        return;
+                    }
+                },
+            };
+            connection(stream, peer, st, &place, shutdown, events).await;
             drop(permit);
             drop(mine);
         });
@@ -173,6 +198,9 @@ pub async fn serve(
             }
         }
     }
+    let late = late_busy.load(Ordering::Relaxed);
+    summary.busy += late;
+    summary.connections -= late;
     summary.bytes_in = st.bytes_in.load(Ordering::Relaxed);
     summary.bytes_out = st.bytes_out.load(Ordering::Relaxed);
     summary.seconds = crate::model::secs(started.elapsed());
@@ -264,10 +292,17 @@ async fn busy(stream: TcpStream, why: String) {
     conn.finish().await;
 }
 
+/// A full server evicts only connections that have waited this long for
+/// a header (a client that just connected is never the one to go).
+const EVICT_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a newcomer waits for the evicted connection's slot.
+const EVICT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     st: Arc<State>,
+    place: &Place,
     mut shutdown: watch::Receiver<bool>,
     events: Sender<Event>,
 ) {
@@ -286,18 +321,25 @@ async fn connection(
     let mut conn = Conn::new(r, w, pace);
     let (end, frames) = match st.mode {
         Mode::Frame => {
-            let (end, n) = super::ops::serve(&mut conn, &st, &mut shutdown).await;
+            let (end, n) = super::ops::serve(&mut conn, &st, place, &mut shutdown).await;
             (end, Some(n))
         }
         Mode::Echo | Mode::Upper | Mode::Discard => (raw(&mut conn, st.mode).await, None),
     };
-    if matches!(end, End::Idle | End::SlowHeader(_) | End::SlowBody(_)) && st.mode == Mode::Frame {
-        let why = match &end {
-            End::Idle => format!("idle for {} s", st.limits.idle.as_secs_f64()),
-            other => other.to_string(),
+    if matches!(
+        end,
+        End::Idle | End::SlowHeader(_) | End::SlowBody(_) | End::Evicted
+    ) && st.mode == Mode::Frame
+    {
+        let (code, why) = match &end {
+            End::Idle => (
+                ErrorCode::Timeout,
+                format!("idle for {} s", st.limits.idle.as_secs_f64()),
+            ),
+            End::Evicted => (ErrorCode::Busy, end.to_string()),
+            other => (ErrorCode::Timeout, other.to_string()),
         };
-        let e = FrameError::new(ErrorCode::Timeout, why);
-        drop(conn.send_error(&e, None).await);
+        drop(conn.send_error(&FrameError::new(code, why), None).await);
     }
     conn.finish().await;
     st.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);

@@ -557,3 +557,37 @@ fn low_ports_without_privilege_name_cap_net_bind_service() {
         no_panic(&m.stderr);
     }
 }
+
+#[test]
+fn a_full_server_makes_room_by_evicting_the_longest_waiting_connection() {
+    // drippers spread over ten addresses, each within its per-address
+    // share, fill every slot; a normal client is still served promptly
+    let srv = Server::start(&["tcp", "--max-conns", "100"]);
+    let addr = srv.addr;
+    let mut held = Vec::new();
+    for i in 0..300 {
+        let src = format!("127.0.0.{}", 20 + i % 10);
+        if let Ok(mut c) = connect_from(&src, addr) {
+            drop(c.write_all(&[0, 0]));
+            held.push(c);
+        }
+    }
+    assert!(held.len() >= 290, "{} attack connections", held.len());
+    std::thread::sleep(Duration::from_millis(1200));
+    let t = Instant::now();
+    let mut worst = Duration::ZERO;
+    while t.elapsed() < Duration::from_secs(4) {
+        worst = worst.max(pong_time(addr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(worst < Duration::from_secs(1), "a pong took {worst:?}");
+    drop(held);
+    let (code, events, err) = srv.stop();
+    assert_eq!(code, 0);
+    no_panic(&err);
+    let evicted = close_ends(&events)
+        .iter()
+        .filter(|e| e.contains("closed to make room"))
+        .count();
+    assert!(evicted >= 1, "nothing was evicted");
+}
