@@ -62,6 +62,14 @@ pub struct FileOutcome {
     pub error: Option<ReadError>,
 }
 
+impl FileOutcome {
+    /// True when nothing of the file could be read (it is not a capture,
+    /// or it cannot be opened): a command then says only the error.
+    pub fn read_nothing(&self) -> bool {
+        self.summary.format.is_none() && self.error.is_some()
+    }
+}
+
 /// Why a source cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

@@ -167,7 +167,7 @@ pub(super) fn stats(args: &StatsArgs, opts: &Options, out: &mut dyn Write) -> Re
     let outcomes = engine::run(&source, filter.as_ref(), true, &mut [&mut collector]);
     // a lone file that cannot be read at all reports nothing but the error
     if let [one] = outcomes.as_slice() {
-        if one.summary.format.is_none() && one.error.is_some() {
+        if one.read_nothing() {
             return verdicts(outcomes, args.strict).map(|()| 0);
         }
     }
@@ -340,20 +340,15 @@ pub(super) fn follow(args: &FollowArgs, opts: &Options, out: &mut dyn Write) -> 
     };
     // follow needs the TCP stream, not DNS names
     let mut outcomes = engine::run(&source, filter.as_ref(), true, &mut [&mut sink]);
+    // nothing read at all: only the error, as stats does
+    if outcomes[0].read_nothing() {
+        return verdicts(outcomes, args.strict).map(|()| 0);
+    }
     let engine::FileOutcome { summary, error, .. } = outcomes.remove(0);
     let unreadable = error.map(|source| Error::Capture {
         path: args.file.clone(),
         source,
     });
-    if let Some(
-        e @ Error::Capture {
-            source: crate::capture::ReadError::NotACapture { .. },
-            ..
-        },
-    ) = unreadable
-    {
-        return Err(e);
-    }
     sink.finish();
     let follower = sink.follower;
     let ends = follower.endpoints();

@@ -105,6 +105,17 @@ pub fn lookup_human(r: &Report, short: bool, opts: &Options, w: &mut dyn Write) 
     Ok(())
 }
 
+/// A record as one line of zone-file text, escaped for the terminal.
+fn record_text(r: &crate::dns::RecordView) -> String {
+    format!(
+        "{} {} {} {}",
+        Esc(&r.name),
+        r.ttl,
+        Esc(&r.rtype),
+        Esc(&r.data)
+    )
+}
+
 fn step_line(s: &Step, opts: &Options) -> String {
     let indent = "    ".repeat(s.depth as usize);
     let rtt = s
@@ -129,19 +140,7 @@ fn step_line(s: &Step, opts: &Options) -> String {
             )
         }
         "answer" | "cname" => {
-            let recs: Vec<String> = s
-                .answers
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} {} {} {}",
-                        Esc(&r.name),
-                        r.ttl,
-                        Esc(&r.rtype),
-                        Esc(&r.data)
-                    )
-                })
-                .collect();
+            let recs: Vec<String> = s.answers.iter().map(record_text).collect();
             paint(
                 opts.color,
                 Paint::Green,
@@ -196,14 +195,7 @@ pub fn trace_human(t: &Trace, opts: &Options, w: &mut dyn Write) -> io::Result<(
     match t.result {
         "answer" => {
             for r in &t.answers {
-                writeln!(
-                    w,
-                    "{} {} {} {}",
-                    Esc(&r.name),
-                    r.ttl,
-                    Esc(&r.rtype),
-                    Esc(&r.data)
-                )?;
+                writeln!(w, "{}", record_text(r))?;
             }
         }
         "nxdomain" => writeln!(w, "NXDOMAIN: {} does not exist", Esc(&t.name))?,

@@ -17,7 +17,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -431,25 +431,6 @@ impl Root {
     }
 }
 
-/// SHA-256 of a whole file, as hex.
-///
-/// # Errors
-/// Reading it.
-pub fn hash_file(path: &Path) -> io::Result<String> {
-    let mut f = fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(super::sha256_hex(h))
-}
-
 /// Alignment of direct writes (the largest logical block size in use).
 pub const DIRECT_ALIGN: usize = 4096;
 
@@ -582,11 +563,6 @@ impl Part {
             }
             other => other,
         }
-    }
-
-    /// The open file to write to.
-    pub fn file(&mut self) -> Option<&mut fs::File> {
-        self.file.as_mut()
     }
 
     /// Gives the nameless file the name `to` in the target's folder.

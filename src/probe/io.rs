@@ -95,7 +95,6 @@ impl Pace {
 pub struct Conn<R, W> {
     rd: BufReader<R>,
     wr: W,
-    idle: Duration,
     pace: Pace,
     /// Time spent waiting for body bytes in the current rate window, and
     /// the bytes read in it.
@@ -115,7 +114,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
         Conn {
             rd: BufReader::with_capacity(16 << 10, rd),
             wr,
-            idle: pace.idle,
             pace,
             window: None,
             opened: Some(Instant::now()),
@@ -145,7 +143,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
                 self.window = Some((Duration::ZERO, 0));
                 continue;
             }
-            let idle_left = self.idle.saturating_sub(quiet);
+            let idle_left = self.pace.idle.saturating_sub(quiet);
             if idle_left.is_zero() {
                 return Err(End::Idle);
             }
@@ -172,7 +170,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
 
     /// Reads some bytes (0 at end of stream) within the idle timeout.
     pub async fn read(&mut self, buf: &mut [u8]) -> Result<usize, End> {
-        let n = timeout(self.idle, self.rd.read(buf))
+        let n = timeout(self.pace.idle, self.rd.read(buf))
             .await
             .map_err(|_| End::Idle)??;
         self.bytes_in += n as u64;
@@ -282,7 +280,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<R, W> {
 
     /// Writes raw bytes.
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), End> {
-        timeout(self.idle, self.wr.write_all(bytes))
+        timeout(self.pace.idle, self.wr.write_all(bytes))
             .await
             .map_err(|_| End::Idle)??;
         self.bytes_out += bytes.len() as u64;

@@ -269,8 +269,8 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
         return Err(end);
     }
     let n = name.clone();
-    let want2 = want.clone();
-    let got2 = got.clone();
+    let matched = got == want;
+    let mismatch = format!("body SHA-256 is {got}, the header announced {want}");
     // commit, or drop the part (and the folders it made): both block
     let reply = tokio::task::spawn_blocking(move || {
         if let Some(e) = failed {
@@ -278,11 +278,8 @@ async fn put(conn: &mut TcpConn, st: &Arc<State>, h: &Header) -> Result<(), End>
                 ErrorCode::Internal,
                 format!("writing: {e}"),
             ))
-        } else if got2 != want2 {
-            Err(FrameError::new(
-                ErrorCode::Checksum,
-                format!("body SHA-256 is {got2}, the header announced {want2}"),
-            ))
+        } else if !matched {
+            Err(FrameError::new(ErrorCode::Checksum, mismatch))
         } else {
             part.commit(overwrite, &n)
         }
